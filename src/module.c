@@ -1,0 +1,165 @@
+/*-------------------------------------------------------------------------
+ *
+ * module.c
+ *	  Module entry point, config-cache invalidation and the ledger guard.
+ *
+ * Config caches.  lead_funnel keeps per-backend copies of its small config
+ * tables (transitions, calendars, SLA policies, scoring rules) in C.  Each
+ * config table has an AFTER ... FOR EACH STATEMENT trigger running
+ * lf_config_changed(), which queues a relcache invalidation for that table.
+ * Invalidations are delivered to every backend at its next transaction (or
+ * command) start, where our relcache callback, registered once in _PG_init,
+ * calls the reset function of each cache built from that table.  A reset only
+ * marks the cache stale; it is rebuilt lazily on next use, never inside the
+ * callback (catalog access is not allowed there).
+ *
+ * The ledger guard.  stage_event, lead and the other ledger tables may be
+ * written only by the extension's own code.  A BEFORE trigger on them runs
+ * lf_ledger_guard(), which rejects any write unless lf_ledger_write_allowed
+ * is set; only our C code sets it, around its own prepared statements.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "lead_funnel.h"
+
+PG_MODULE_MAGIC;
+
+#define LF_MAX_CACHES 16
+
+typedef struct LfCacheEntry
+{
+	Oid		   *relid;			/* OID the cache was built from, or Invalid */
+	LfCacheReset reset;
+} LfCacheEntry;
+
+static LfCacheEntry lf_caches[LF_MAX_CACHES];
+static int	lf_ncaches = 0;
+
+bool		lf_ledger_write_allowed = false;
+
+void		_PG_init(void);
+
+static void
+lf_relcache_callback(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < lf_ncaches; i++)
+	{
+		Oid			cached = *lf_caches[i].relid;
+
+		if (relid == InvalidOid || cached == InvalidOid || cached == relid)
+			lf_caches[i].reset();
+	}
+}
+
+void
+_PG_init(void)
+{
+	CacheRegisterRelcacheCallback(lf_relcache_callback, (Datum) 0);
+}
+
+/*
+ * Register a cache.  *relid must stay valid for the life of the backend
+ * (a static variable of the caller) and hold the OID of the config table
+ * the cache was last built from, or InvalidOid when it is not built.
+ */
+void
+lf_register_cache(Oid *relid, LfCacheReset reset)
+{
+	if (lf_ncaches >= LF_MAX_CACHES)
+		elog(ERROR, "too many lead_funnel caches");
+	lf_caches[lf_ncaches].relid = relid;
+	lf_caches[lf_ncaches].reset = reset;
+	lf_ncaches++;
+}
+
+/* OID of the extension's schema; errors out when the extension is absent */
+Oid
+lf_schema_oid(void)
+{
+	Oid			nsp = get_namespace_oid("lead_funnel", true);
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("schema \"lead_funnel\" does not exist"),
+				 errhint("Run CREATE EXTENSION lead_funnel.")));
+	return nsp;
+}
+
+/* OID of one of the extension's relations */
+Oid
+lf_relation_oid(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, lf_schema_oid());
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"lead_funnel.%s\" does not exist", relname);
+	return relid;
+}
+
+/* ---- trigger functions ---- */
+
+PG_FUNCTION_INFO_V1(lf_config_changed);
+
+/*
+ * AFTER ... FOR EACH STATEMENT on a config table: tell every backend that
+ * its cached copy of this table is stale.
+ */
+Datum
+lf_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"lf_config_changed\" must be called as a trigger")));
+
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(lf_ledger_guard);
+
+/*
+ * BEFORE INSERT/UPDATE/DELETE/TRUNCATE on a ledger table: only the
+ * extension's own code may write it.
+ */
+Datum
+lf_ledger_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"lf_ledger_guard\" must be called as a trigger")));
+
+	rel = trigdata->tg_relation;
+	if (!lf_ledger_write_allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_LF_LEDGER_PROTECTED),
+				 errmsg("table \"%s.%s\" is written only by lead_funnel",
+						get_namespace_name(RelationGetNamespace(rel)),
+						RelationGetRelationName(rel)),
+				 errhint("Use lead_funnel.move() or an attached CRM table to change a lead.")));
+
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	{
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			return PointerGetDatum(trigdata->tg_newtuple);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	return PointerGetDatum(NULL);
+}
