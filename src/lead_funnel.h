@@ -75,9 +75,72 @@ extern LfStage lf_stage_from_cstring(const char *str);	/* ereports 22P02 */
 typedef void (*LfCacheReset) (void);
 extern void lf_register_cache(Oid *relid, LfCacheReset reset);
 extern Oid	lf_schema_oid(void);
+
+/* a callback for every relcache invalidation (relid InvalidOid = all) */
+typedef void (*LfRelcacheHook) (Oid relid);
+extern void lf_register_relcache_hook(LfRelcacheHook hook);
+
+/* time recorded for changes through attached CRM tables (GUC) */
+extern TimestampTz lf_event_time(void);
 extern Oid	lf_relation_oid(const char *relname);
 
 /* the ledger's write guard: true while our own code writes the ledger */
 extern bool lf_ledger_write_allowed;
+
+/* ---- the ledger and the core move path (ledger.c) ---- */
+
+struct _SPI_plan;
+
+typedef struct LfMoveRequest
+{
+	const char *lead_key;
+	LfStage		to_stage;
+	const char *reason;
+	const char *actor;
+	TimestampTz occurred_at;
+	const char *team;			/* NULL: keep the lead's team */
+	const char *campaign;		/* NULL: keep */
+	const char *owner;			/* NULL: keep */
+	const char *segment;		/* NULL: keep */
+	const char *source;			/* move, crm:<table>, backfill, scoring, sla */
+	bool		force_entry;	/* backfill: a new lead may enter anywhere */
+	bool		entry_only;		/* backfill: leave existing leads alone */
+	bool		has_amount;		/* amount holds a deal value (numeric) */
+	Datum		amount;
+} LfMoveRequest;
+
+typedef struct LfMoveResult
+{
+	bool		moved;			/* an event was written */
+	bool		entered;		/* ... and it created the lead */
+	LfStage		from_stage;		/* LF_STAGE_INVALID for a new lead */
+	struct HeapTupleData *event;	/* the event row (SPI memory) */
+	struct TupleDescData *event_desc;
+	bool		violated;		/* soft mode: the agreement was broken */
+	int			sqlerrcode;
+	char	   *message;
+} LfMoveResult;
+
+extern bool lf_move_lead(const LfMoveRequest *req, bool soft, LfMoveResult *res);
+extern void lf_insert_deal(const char *lead_key, Datum amount,
+						   TimestampTz won_at, bool existing);
+extern void lf_prepare_plans(void);
+extern struct _SPI_plan *lf_prepare(const char *sql, int nargs, Oid *argtypes);
+extern int	lf_exec(struct _SPI_plan *plan, Datum *values, const char *nulls,
+					long count);
+extern Oid	lf_stage_type_oid(void);
+extern Oid	lf_extension_owner(void);
+
+/* ---- SLA clocks (sla.c) ---- */
+
+/* due time of the SLA of a stage entered at "entered"; false: no policy */
+extern bool lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due);
+
+/* ---- routing (routing.c) ---- */
+
+/* route a lead that just became MQL without a team */
+extern void lf_route_after_move(const char *lead_key);
+/* error unless the team exists */
+extern void lf_check_team(const char *team);
 
 #endif							/* LEAD_FUNNEL_H */

@@ -24,6 +24,8 @@
 
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -42,6 +44,11 @@ typedef struct LfCacheEntry
 
 static LfCacheEntry lf_caches[LF_MAX_CACHES];
 static int	lf_ncaches = 0;
+static LfRelcacheHook lf_hooks[LF_MAX_CACHES];
+static int	lf_nhooks = 0;
+
+/* GUC lead_funnel.event_time */
+static char *lf_event_time_str = NULL;
 
 bool		lf_ledger_write_allowed = false;
 
@@ -59,12 +66,90 @@ lf_relcache_callback(Datum arg, Oid relid)
 		if (relid == InvalidOid || cached == InvalidOid || cached == relid)
 			lf_caches[i].reset();
 	}
+	for (i = 0; i < lf_nhooks; i++)
+		lf_hooks[i] (relid);
+}
+
+void
+lf_register_relcache_hook(LfRelcacheHook hook)
+{
+	if (lf_nhooks >= LF_MAX_CACHES)
+		elog(ERROR, "too many lead_funnel relcache hooks");
+	lf_hooks[lf_nhooks++] = hook;
+}
+
+static bool
+lf_check_event_time(char **newval, void **extra, GucSource source)
+{
+	TimestampTz *ts;
+	Datum		d;
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	/* parse without throwing: DecodeDateTime reports errors as codes */
+	{
+		char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+		char	   *field[MAXDATEFIELDS];
+		int			ftype[MAXDATEFIELDS];
+		int			nf;
+		int			dtype;
+		int			tz = 0;
+		fsec_t		fsec;
+		struct pg_tm tt;
+		int			dterr;
+		TimestampTz result;
+
+		dterr = ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
+							  MAXDATEFIELDS, &nf);
+		if (dterr == 0)
+			dterr = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz);
+		if (dterr != 0 || dtype != DTK_DATE || tm2timestamp(&tt, fsec, &tz, &result) != 0)
+		{
+			GUC_check_errdetail("\"%s\" is not a valid timestamp with time zone.", *newval);
+			return false;
+		}
+		d = TimestampTzGetDatum(result);
+	}
+	ts = malloc(sizeof(TimestampTz));	/* GUC extra: freed by guc.c with free() */
+	if (ts == NULL)
+		return false;
+	*ts = DatumGetTimestampTz(d);
+	*extra = ts;
+	return true;
+}
+
+static TimestampTz *lf_event_time_value = NULL;
+
+static void
+lf_assign_event_time(const char *newval, void *extra)
+{
+	lf_event_time_value = (TimestampTz *) extra;
+}
+
+TimestampTz
+lf_event_time(void)
+{
+	if (lf_event_time_value != NULL)
+		return *lf_event_time_value;
+	return GetCurrentTransactionStartTimestamp();
 }
 
 void
 _PG_init(void)
 {
 	CacheRegisterRelcacheCallback(lf_relcache_callback, (Datum) 0);
+
+	DefineCustomStringVariable("lead_funnel.event_time",
+							   "Time recorded for status changes made through attached CRM tables.",
+							   "Empty means the transaction's start time, like now(). "
+							   "Set it to replay or import history through the trigger.",
+							   &lf_event_time_str,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   lf_check_event_time,
+							   lf_assign_event_time,
+							   NULL);
+	MarkGUCPrefixReserved("lead_funnel");
 }
 
 /*
