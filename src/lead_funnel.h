@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 /* ---- SQLSTATEs of our own (class LF) ---- */
@@ -135,6 +137,10 @@ extern Oid	lf_extension_owner(void);
 
 /* due time of the SLA of a stage entered at "entered"; false: no policy */
 extern bool lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due);
+
+/* ---- scoring (scoring.c) ---- */
+
+extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
 
 /* ---- routing (routing.c) ---- */
 

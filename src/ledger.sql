@@ -223,3 +223,9 @@ CREATE FUNCTION @extschema@.funnel_at(at timestamptz)
   END;
 COMMENT ON FUNCTION @extschema@.funnel_at(timestamptz) IS
   'the funnel as it stood at an instant: leads per stage, from the ledger';
+
+-- nothing but the stage type is for PUBLIC: grant_sales() grants move()
+REVOKE ALL ON FUNCTION @extschema@.move(text, @extschema@.stage, text, text, timestamptz, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.record_deal(text, numeric, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.stage_at(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.funnel_at(timestamptz) FROM PUBLIC;

@@ -1,0 +1,835 @@
+/*-------------------------------------------------------------------------
+ *
+ * trigger.c
+ *	  The generic trigger on attached CRM tables, and backfill().
+ *
+ * attach() (attach.sql) validates its arguments and creates
+ *
+ *	  AFTER INSERT OR UPDATE OF <status and option columns> ON <crm table>
+ *	  FOR EACH ROW EXECUTE FUNCTION lead_funnel.crm_trigger(
+ *		  key_column, status_column, status_map, options)
+ *
+ * The trigger takes its configuration from its arguments (so pg_dump and
+ * restore carry it with the trigger).  Per trigger OID we cache the parsed
+ * status map, the options and the column numbers, resolved by name against
+ * the table's current tuple descriptor; the cache entry is dropped when the
+ * table's relcache entry is invalidated (ALTER TABLE, DROP COLUMN, ...), so a
+ * changed table is resolved again and never read with stale column numbers.
+ *
+ * The trigger runs with the rights of the extension's owner: it switches the
+ * user id around its work (SECURITY_LOCAL_USERID_CHANGE), so a CRM user needs
+ * no rights on the ledger, and it records the CRM user as the actor.  All SQL
+ * it runs is prepared once under a search path of pg_catalog only, and values
+ * are passed as parameters.  Every change goes through lf_move_lead(), the
+ * same core as move().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "executor/executor.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "lead_funnel.h"
+
+/* columns an attachment can read, besides key and status */
+typedef enum LfOptCol
+{
+	LF_COL_OWNER,
+	LF_COL_TEAM,
+	LF_COL_CAMPAIGN,
+	LF_COL_SEGMENT,
+	LF_COL_REASON,
+	LF_COL_AMOUNT,
+	LF_NUM_OPTCOLS
+} LfOptCol;
+
+static const char *const lf_optcol_names[LF_NUM_OPTCOLS] = {
+	"owner_column", "team_column", "campaign_column", "segment_column",
+	"reason_column", "amount_column"
+};
+
+typedef struct LfMapEntry
+{
+	char	   *status;
+	LfStage		stage;
+} LfMapEntry;
+
+typedef struct LfAttach
+{
+	Oid			tgoid;			/* hash key */
+	bool		valid;
+	Oid			relid;
+	MemoryContext cxt;
+	char	   *source;			/* "crm:schema.table" */
+	char	   *table_name;		/* schema.table for messages */
+	AttrNumber	key_att;
+	AttrNumber	status_att;
+	AttrNumber	opt_att[LF_NUM_OPTCOLS];	/* InvalidAttrNumber = not set */
+	int			nattrs;			/* attributes option */
+	AttrNumber *attr_att;
+	char	  **attr_name;
+	char	   *key_prefix;
+	bool		record_invalid; /* on_invalid = record */
+	bool		ignore_unmapped;	/* on_unmapped = ignore */
+	int			nmap;
+	LfMapEntry *map;
+} LfAttach;
+
+static HTAB *lf_attach_hash = NULL;
+
+static void
+lf_attach_invalidate(Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	LfAttach   *entry;
+
+	if (lf_attach_hash == NULL)
+		return;
+	hash_seq_init(&status, lf_attach_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || entry->relid == relid)
+			entry->valid = false;
+	}
+}
+
+/* ---- configuration ---- */
+
+static AttrNumber
+lf_find_column(Relation rel, const char *name, const char *what, bool required)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	if (!required)
+		return InvalidAttrNumber;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" (%s) of attached table \"%s\" does not exist",
+					name, what, RelationGetRelationName(rel)),
+			 errhint("Detach the table and attach it again with the current column names.")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+static Jsonb *
+lf_parse_jsonb(const char *text)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+/* the string value of a top-level key of a jsonb object, or NULL */
+static char *
+lf_jsonb_string(Jsonb *jb, const char *key)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * Build the configuration of one trigger.  attach() validated everything
+ * when it created the trigger; here a mismatch can only come from a table
+ * changed later (a column dropped or renamed), reported clearly.
+ */
+static void
+lf_attach_build(LfAttach *a, Relation rel, Trigger *trigger)
+{
+	MemoryContext old;
+	Jsonb	   *map;
+	Jsonb	   *opts;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			i;
+	char	   *s;
+
+	if (trigger->tgnargs != 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on \"%s\" has %d arguments, expected 4",
+						trigger->tgname, RelationGetRelationName(rel), trigger->tgnargs),
+				 errhint("Create it with lead_funnel.attach().")));
+
+	if (a->cxt)
+		MemoryContextReset(a->cxt);
+	else
+		a->cxt = AllocSetContextCreate(CacheMemoryContext, "lead_funnel attachment",
+									   ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(a->cxt);
+
+	a->relid = RelationGetRelid(rel);
+	a->table_name = psprintf("%s.%s",
+							 get_namespace_name(RelationGetNamespace(rel)),
+							 RelationGetRelationName(rel));
+	a->source = psprintf("crm:%s", a->table_name);
+	a->key_att = lf_find_column(rel, trigger->tgargs[0], "key column", true);
+	a->status_att = lf_find_column(rel, trigger->tgargs[1], "status column", true);
+
+	/* status map: {"CRM status": "stage", ...} */
+	map = lf_parse_jsonb(trigger->tgargs[2]);
+	a->nmap = 0;
+	a->map = palloc(sizeof(LfMapEntry) * Max(1, JB_ROOT_COUNT(map)));
+	it = JsonbIteratorInit(&map->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			char	   *status = pnstrdup(v.val.string.val, v.val.string.len);
+
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (tok != WJB_VALUE || v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("status map of \"%s\" maps \"%s\" to a value that is not a string",
+								a->table_name, status)));
+			a->map[a->nmap].status = status;
+			a->map[a->nmap].stage =
+				lf_stage_from_cstring(pnstrdup(v.val.string.val, v.val.string.len));
+			a->nmap++;
+		}
+	}
+
+	/* options */
+	opts = lf_parse_jsonb(trigger->tgargs[3]);
+	for (i = 0; i < LF_NUM_OPTCOLS; i++)
+	{
+		s = lf_jsonb_string(opts, lf_optcol_names[i]);
+		a->opt_att[i] = s ? lf_find_column(rel, s, lf_optcol_names[i], true) : InvalidAttrNumber;
+	}
+	a->key_prefix = lf_jsonb_string(opts, "key_prefix");
+	s = lf_jsonb_string(opts, "on_invalid");
+	a->record_invalid = (s && strcmp(s, "record") == 0);
+	s = lf_jsonb_string(opts, "on_unmapped");
+	a->ignore_unmapped = (s && strcmp(s, "ignore") == 0);
+
+	a->nattrs = 0;
+	a->attr_att = NULL;
+	a->attr_name = NULL;
+	{
+		JsonbValue	k;
+		JsonbValue *arr;
+
+		k.type = jbvString;
+		k.val.string.val = "attributes";
+		k.val.string.len = strlen("attributes");
+		arr = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
+		if (arr && arr->type == jbvBinary)
+		{
+			int			n = JsonContainerSize(arr->val.binary.data);
+
+			a->attr_att = palloc(sizeof(AttrNumber) * Max(n, 1));
+			a->attr_name = palloc(sizeof(char *) * Max(n, 1));
+			for (i = 0; i < n; i++)
+			{
+				JsonbValue *e = getIthJsonbValueFromContainer(arr->val.binary.data, i);
+
+				if (e == NULL || e->type != jbvString)
+					continue;
+				a->attr_name[a->nattrs] = pnstrdup(e->val.string.val, e->val.string.len);
+				a->attr_att[a->nattrs] = lf_find_column(rel, a->attr_name[a->nattrs],
+														"attribute", true);
+				a->nattrs++;
+			}
+		}
+	}
+	MemoryContextSwitchTo(old);
+	a->valid = true;
+}
+
+static LfAttach *
+lf_attach_get(Relation rel, Trigger *trigger)
+{
+	LfAttach   *a;
+	bool		found;
+
+	if (lf_attach_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(LfAttach);
+		ctl.hcxt = CacheMemoryContext;
+		lf_attach_hash = hash_create("lead_funnel attachments", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		lf_register_relcache_hook(lf_attach_invalidate);
+	}
+	a = hash_search(lf_attach_hash, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		a->valid = false;
+		a->cxt = NULL;
+		a->relid = RelationGetRelid(rel);
+	}
+	if (!a->valid)
+	{
+		PG_TRY();
+		{
+			lf_attach_build(a, rel, trigger);
+		}
+		PG_CATCH();
+		{
+			a->valid = false;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return a;
+}
+
+/* ---- reading a CRM row ---- */
+
+/* column value as text (its type's output function), or NULL */
+static char *
+lf_column_text(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	if (attnum == InvalidAttrNumber)
+		return NULL;
+	return SPI_getvalue(tuple, desc, attnum);
+}
+
+static bool
+lf_column_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc,
+				  AttrNumber attnum)
+{
+	char	   *o;
+	char	   *n;
+
+	if (attnum == InvalidAttrNumber)
+		return false;
+	o = SPI_getvalue(oldtup, desc, attnum);
+	n = SPI_getvalue(newtup, desc, attnum);
+	if (o == NULL || n == NULL)
+		return (o == NULL) != (n == NULL);
+	return strcmp(o, n) != 0;
+}
+
+static bool
+lf_map_status(LfAttach *a, const char *status, LfStage *stage)
+{
+	int			i;
+
+	for (i = 0; i < a->nmap; i++)
+	{
+		if (strcmp(a->map[i].status, status) == 0)
+		{
+			*stage = a->map[i].stage;
+			return true;
+		}
+	}
+	return false;
+}
+
+static char *
+lf_mapped_list(LfAttach *a)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < a->nmap; i++)
+		appendStringInfo(&buf, "%s\"%s\"", i ? ", " : "", a->map[i].status);
+	return buf.data;
+}
+
+/* the lead attributes of the attributes option as a jsonb object */
+static Jsonb *
+lf_row_attributes(LfAttach *a, HeapTuple tuple, TupleDesc desc)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	int			i;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < a->nattrs; i++)
+	{
+		JsonbValue	k;
+		JsonbValue	v;
+		bool		isnull;
+		Datum		d = SPI_getbinval(tuple, desc, a->attr_att[i], &isnull);
+		Oid			typid = SPI_gettypeid(desc, a->attr_att[i]);
+
+		k.type = jbvString;
+		k.val.string.val = a->attr_name[i];
+		k.val.string.len = strlen(a->attr_name[i]);
+		pushJsonbValue(&state, WJB_KEY, &k);
+		if (isnull)
+			v.type = jbvNull;
+		else if (typid == BOOLOID)
+		{
+			v.type = jbvBool;
+			v.val.boolean = DatumGetBool(d);
+		}
+		else if (typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+				 typid == NUMERICOID || typid == FLOAT4OID || typid == FLOAT8OID)
+		{
+			char	   *txt = SPI_getvalue(tuple, desc, a->attr_att[i]);
+
+			if (strcmp(txt, "NaN") == 0 || strstr(txt, "Infinity") != NULL)
+			{
+				v.type = jbvString;
+				v.val.string.val = txt;
+				v.val.string.len = strlen(txt);
+			}
+			else
+			{
+				v.type = jbvNumeric;
+				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																	CStringGetDatum(txt),
+																	ObjectIdGetDatum(InvalidOid),
+																	Int32GetDatum(-1)));
+			}
+		}
+		else
+		{
+			char	   *txt = SPI_getvalue(tuple, desc, a->attr_att[i]);
+
+			v.type = jbvString;
+			v.val.string.val = txt;
+			v.val.string.len = strlen(txt);
+		}
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/* ---- ledger writes of the trigger ---- */
+
+static SPIPlanPtr lf_plan_violation = NULL;
+static SPIPlanPtr lf_plan_side = NULL;
+static Oid	lf_trig_plans_relid = InvalidOid;
+static bool lf_trig_plans_registered = false;
+
+static void
+lf_trig_plans_reset(void)
+{
+	lf_trig_plans_relid = InvalidOid;
+}
+
+static void
+lf_trig_prepare(void)
+{
+	Oid			st;
+	Oid			types[8];
+
+	if (OidIsValid(lf_trig_plans_relid))
+		return;
+	if (!lf_trig_plans_registered)
+	{
+		lf_register_cache(&lf_trig_plans_relid, lf_trig_plans_reset);
+		lf_trig_plans_registered = true;
+	}
+	st = lf_stage_type_oid();
+	if (lf_plan_violation)
+		SPI_freeplan(lf_plan_violation);
+	if (lf_plan_side)
+		SPI_freeplan(lf_plan_side);
+	types[0] = TEXTOID;
+	types[1] = TEXTOID;
+	types[2] = TEXTOID;
+	types[3] = st;
+	types[4] = st;
+	types[5] = TIMESTAMPTZOID;
+	types[6] = TEXTOID;
+	types[7] = TEXTOID;
+	lf_plan_violation = lf_prepare(
+		"INSERT INTO lead_funnel.violation (lead_key, crm_table, crm_status, from_stage,"
+		" to_stage, occurred_at, sqlstate, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, types);
+
+	/* side columns of an existing lead: $1 key, $2 owner, $3 team, $4 campaign,
+	 * $5 segment, $6 fit score (each NULL = keep), $7 whether to set fit score */
+	types[0] = TEXTOID;
+	types[1] = TEXTOID;
+	types[2] = TEXTOID;
+	types[3] = TEXTOID;
+	types[4] = TEXTOID;
+	types[5] = NUMERICOID;
+	types[6] = BOOLOID;
+	lf_plan_side = lf_prepare(
+		"UPDATE lead_funnel.lead SET owner = COALESCE($2, owner), team = COALESCE($3, team),"
+		" campaign = COALESCE($4, campaign), segment = COALESCE($5, segment),"
+		" fit_score = CASE WHEN $7 THEN $6 ELSE fit_score END"
+		" WHERE lead_key OPERATOR(pg_catalog.=) $1",
+		7, types);
+	lf_trig_plans_relid = lf_relation_oid("lead");
+}
+
+static void
+lf_record_violation(LfAttach *a, const char *key, const char *status,
+					bool has_from, LfStage from, bool has_to, LfStage to,
+					TimestampTz at, int sqlerrcode, const char *message)
+{
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(key);
+	values[1] = CStringGetTextDatum(a->table_name);
+	values[2] = status ? CStringGetTextDatum(status) : (Datum) 0;
+	nulls[2] = status ? ' ' : 'n';
+	values[3] = LfStageGetDatum(from);
+	nulls[3] = has_from ? ' ' : 'n';
+	values[4] = LfStageGetDatum(to);
+	nulls[4] = has_to ? ' ' : 'n';
+	values[5] = TimestampTzGetDatum(at);
+	values[6] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+	values[7] = CStringGetTextDatum(message);
+	lf_exec(lf_plan_violation, values, nulls, 0);
+}
+
+/*
+ * Process one CRM row: the status change through the core path, and the
+ * side columns (owner, team, campaign, segment, fit score).
+ * Returns true when a lead was entered or moved.
+ */
+static bool
+lf_process_row(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
+			   const char *actor, bool backfill)
+{
+	char	   *rawkey;
+	char	   *key;
+	char	   *status;
+	LfStage		stage = LF_STAGE_INVALID;
+	bool		mapped = false;
+	bool		status_changed;
+	bool		side_changed = false;
+	bool		moved = false;
+	bool		has_fit = false;
+	Datum		fit = (Datum) 0;
+	char	   *opt[LF_NUM_OPTCOLS];
+	TimestampTz at = lf_event_time();
+	int			i;
+
+	rawkey = lf_column_text(newtup, desc, a->key_att);
+	if (rawkey == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("key column of attached table \"%s\" is null", a->table_name),
+				 errhint("Every row of an attached table needs a key to be tracked as a lead.")));
+	key = a->key_prefix ? psprintf("%s%s", a->key_prefix, rawkey) : rawkey;
+
+	status = lf_column_text(newtup, desc, a->status_att);
+	status_changed = (oldtup == NULL) ||
+		lf_column_changed(oldtup, newtup, desc, a->status_att);
+
+	for (i = 0; i < LF_NUM_OPTCOLS; i++)
+	{
+		opt[i] = lf_column_text(newtup, desc, a->opt_att[i]);
+		if (oldtup && i != LF_COL_REASON && i != LF_COL_AMOUNT &&
+			lf_column_changed(oldtup, newtup, desc, a->opt_att[i]))
+			side_changed = true;
+	}
+	if (a->nattrs > 0)
+	{
+		bool		attrs_changed = (oldtup == NULL);
+
+		for (i = 0; i < a->nattrs && !attrs_changed; i++)
+			attrs_changed = lf_column_changed(oldtup, newtup, desc, a->attr_att[i]);
+		if (attrs_changed || status_changed)
+		{
+			bool		isnull = false;
+			Numeric		score = lf_fit_score(lf_row_attributes(a, newtup, desc),
+											 "default", &isnull);
+
+			has_fit = true;
+			fit = isnull ? (Datum) 0 : NumericGetDatum(score);
+			if (isnull)
+				has_fit = false;
+			side_changed = side_changed || attrs_changed;
+		}
+	}
+
+	if (status_changed && status != NULL)
+	{
+		mapped = lf_map_status(a, status, &stage);
+		if (!mapped && !a->ignore_unmapped)
+		{
+			char	   *message = psprintf("status \"%s\" of attached table \"%s\" is not mapped to a stage",
+										   status, a->table_name);
+
+			if (!a->record_invalid || backfill)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg_internal("%s", message),
+						 errdetail("Lead \"%s\".", key),
+						 errhint("Mapped statuses are %s. Add the status to the map (detach and attach again) or attach with \"on_unmapped\": \"ignore\".",
+								 lf_mapped_list(a))));
+			lf_record_violation(a, key, status, false, 0, false, 0, at,
+								ERRCODE_INVALID_PARAMETER_VALUE, message);
+		}
+	}
+
+	if (mapped)
+	{
+		LfMoveRequest req;
+		LfMoveResult res;
+
+		memset(&req, 0, sizeof(req));
+		req.lead_key = key;
+		req.to_stage = stage;
+		req.reason = opt[LF_COL_REASON];
+		req.actor = actor;
+		req.occurred_at = at;
+		req.owner = opt[LF_COL_OWNER];
+		req.team = opt[LF_COL_TEAM];
+		req.campaign = opt[LF_COL_CAMPAIGN];
+		req.segment = opt[LF_COL_SEGMENT];
+		req.source = backfill ? "backfill" : a->source;
+		req.force_entry = backfill;
+		req.entry_only = backfill;
+		if (opt[LF_COL_AMOUNT] != NULL)
+		{
+			req.has_amount = true;
+			req.amount = DirectFunctionCall3(numeric_in,
+											 CStringGetDatum(opt[LF_COL_AMOUNT]),
+											 ObjectIdGetDatum(InvalidOid),
+											 Int32GetDatum(-1));
+		}
+		if (req.team)
+			lf_check_team(req.team);
+		moved = lf_move_lead(&req, a->record_invalid && !backfill, &res);
+		if (res.violated)
+			lf_record_violation(a, key, status,
+								res.from_stage != LF_STAGE_INVALID, res.from_stage,
+								true, stage, at, res.sqlerrcode, res.message);
+		if (moved && !has_fit)
+			return true;
+		if (backfill)
+			side_changed = false;	/* existing leads are left alone */
+	}
+
+	if (side_changed || (moved && has_fit))
+	{
+		Datum		values[7];
+		char		nulls[7];
+
+		if (opt[LF_COL_TEAM])
+			lf_check_team(opt[LF_COL_TEAM]);
+		values[0] = CStringGetTextDatum(key);
+		nulls[0] = ' ';
+		for (i = 0; i < 4; i++)
+		{
+			static const LfOptCol cols[4] = {LF_COL_OWNER, LF_COL_TEAM,
+			LF_COL_CAMPAIGN, LF_COL_SEGMENT};
+			char	   *v = opt[cols[i]];
+
+			values[i + 1] = v ? CStringGetTextDatum(v) : (Datum) 0;
+			nulls[i + 1] = v ? ' ' : 'n';
+		}
+		values[5] = fit;
+		nulls[5] = (has_fit && fit != (Datum) 0) ? ' ' : 'n';
+		values[6] = BoolGetDatum(has_fit);
+		nulls[6] = ' ';
+		lf_exec(lf_plan_side, values, nulls, 0);
+	}
+	return moved;
+}
+
+/* ---- the user id switch ---- */
+
+static Oid	lf_actor_cache_oid = InvalidOid;
+static char lf_actor_cache_name[NAMEDATALEN];
+
+static const char *
+lf_actor_name(Oid userid)
+{
+	if (userid != lf_actor_cache_oid)
+	{
+		char	   *name = GetUserNameFromId(userid, false);
+
+		strlcpy(lf_actor_cache_name, name, NAMEDATALEN);
+		lf_actor_cache_oid = userid;
+	}
+	return lf_actor_cache_name;
+}
+
+/* ---- entry points ---- */
+
+PG_FUNCTION_INFO_V1(lf_crm_trigger);
+
+Datum
+lf_crm_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	LfAttach   *a;
+	HeapTuple volatile oldtup = NULL;
+	HeapTuple	newtup;
+	Oid			save_userid;
+	int			save_sec;
+	const char *actor;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"crm_trigger\" must be called as a trigger")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"crm_trigger\" must be fired AFTER INSERT OR UPDATE FOR EACH ROW"),
+				 errhint("Use lead_funnel.attach() to install it.")));
+
+	rel = trigdata->tg_relation;
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		oldtup = trigdata->tg_trigtuple;
+		newtup = trigdata->tg_newtuple;
+	}
+	else
+		newtup = trigdata->tg_trigtuple;
+
+	a = lf_attach_get(rel, trigdata->tg_trigger);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	actor = lf_actor_name(save_userid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SetUserIdAndSecContext(lf_extension_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		lf_trig_prepare();
+		lf_process_row(a, RelationGetDescr(rel), oldtup, newtup, actor, false);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(lf_backfill);
+
+/*
+ * backfill(crm_table regclass) RETURNS bigint: enter every row of an
+ * attached table whose lead does not exist yet at its mapped stage.  The
+ * table is read with a plain scan (its own tuple descriptor, so dropped
+ * columns do not shift anything) after checking the caller may read it.
+ */
+Datum
+lf_backfill(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel;
+	Trigger    *trigger = NULL;
+	LfAttach   *a;
+	int			i;
+	volatile int64 entered = 0;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	Oid			save_userid;
+	int			save_sec;
+	const char *actor;
+	MemoryContext rowcxt;
+	MemoryContext old;
+
+	rel = table_open(relid, AccessShareLock);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (pg_class_aclcheck(relid, save_userid, ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot backfill table \"%s\" with row-level security", RelationGetRelationName(rel)),
+				 errhint("Backfill as a role that bypasses row-level security.")));
+	if (rel->trigdesc)
+	{
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			if (strcmp(rel->trigdesc->triggers[i].tgname, "lead_funnel_status") == 0)
+			{
+				trigger = &rel->trigdesc->triggers[i];
+				break;
+			}
+		}
+	}
+	if (trigger == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not attached", RelationGetRelationName(rel)),
+				 errhint("Attach it with lead_funnel.attach() first.")));
+	a = lf_attach_get(rel, trigger);
+	actor = lf_actor_name(save_userid);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "lead_funnel backfill row",
+								   ALLOCSET_DEFAULT_SIZES);
+	SetUserIdAndSecContext(lf_extension_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		lf_trig_prepare();
+		slot = table_slot_create(rel, NULL);
+		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		should_free;
+			HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+
+			old = MemoryContextSwitchTo(rowcxt);
+			if (lf_process_row(a, RelationGetDescr(rel), NULL, tup, actor, true))
+				entered++;
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+			if (should_free)
+				heap_freetuple(tup);
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	table_close(rel, AccessShareLock);
+	PG_RETURN_INT64(entered);
+}
+
+/* until scoring is built: no fit score */
+Numeric __attribute__((weak))
+lf_fit_score(Jsonb *attrs, const char *model, bool *isnull)
+{
+	*isnull = true;
+	return NULL;
+}
