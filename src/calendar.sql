@@ -170,6 +170,12 @@ BEGIN
     RAISE EXCEPTION 'calendar "%" does not exist', calendar
       USING ERRCODE = '42704', HINT = 'Calendars are rows of lead_funnel.calendar.';
   END IF;
+  IF pg_catalog.upper(pg_catalog.btrim(state)) <> ALL
+       ('{BW,BY,BE,BB,HB,HH,HE,MV,NI,NW,RP,SL,SN,ST,SH,TH}'::text[]) THEN
+    RAISE EXCEPTION 'unknown German state "%"', state
+      USING ERRCODE = '22023',
+            HINT = 'Valid codes: BW, BY, BE, BB, HB, HH, HE, MV, NI, NW, RP, SL, SN, ST, SH, TH.';
+  END IF;
   IF from_year > to_year THEN
     RAISE EXCEPTION 'from_year % is after to_year %', from_year, to_year
       USING ERRCODE = '22023';
