@@ -88,6 +88,13 @@ typedef struct LfCalendar
 	int64		nominal;		/* day_end - day_start */
 	int64		tz_lo;			/* dates [tz_lo, tz_hi) have precomputed */
 	int64		tz_hi;			/* clock changes */
+	/* UTC offsets between tr_lo and tr_hi (usec instants), for speed */
+	int64		tr_lo;
+	int64		tr_hi;
+	int64		tr_off0;		/* offset from tr_lo to the first change */
+	int			ntrans;
+	int64	   *tr_at;			/* instants of the changes, sorted */
+	int64	   *tr_off;			/* offset from each change on */
 	int			nspecial;
 	int32	   *sp_date;		/* sorted */
 	uint8	   *sp_kind;
@@ -187,6 +194,24 @@ instant_to_local(const LfCalendar *cal, int64 t, int64 *off)
 	{
 		*off = cal->fixed_off;
 		return t + cal->fixed_off;
+	}
+	if (t >= cal->tr_lo && t < cal->tr_hi)
+	{
+		int			lo = 0,
+					hi = cal->ntrans;
+
+		/* number of changes at or before t */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (cal->tr_at[mid] <= t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		*off = lo == 0 ? cal->tr_off0 : cal->tr_off[lo - 1];
+		return t + *off;
 	}
 	secs = (pg_time_t) floordiv(t, USECS_PER_SEC) +
 		(pg_time_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
@@ -576,6 +601,56 @@ popcount8(uint8 m)
 	return c;
 }
 
+/*
+ * Record the offset changes between tz_lo and tz_hi (with two days to
+ * spare) so that instant_to_local() is a binary search there.
+ */
+static void
+build_transitions(LfCalendar *cal)
+{
+	const int64 shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE);
+	pg_time_t	t = (pg_time_t) ((cal->tz_lo - 2 + shift) * SECS_PER_DAY);
+	pg_time_t	t_end = (pg_time_t) ((cal->tz_hi + 2 + shift) * SECS_PER_DAY);
+	struct pg_tm *tm;
+	int			cap = 64;
+	MemoryContext old = MemoryContextSwitchTo(cal_context);
+
+	cal->ntrans = 0;
+	cal->tr_at = palloc(cap * sizeof(int64));
+	cal->tr_off = palloc(cap * sizeof(int64));
+	MemoryContextSwitchTo(old);
+
+	tm = pg_localtime(&t, cal->tz);
+	if (tm == NULL)
+		return;					/* tr_lo = tr_hi = 0: never used */
+	cal->tr_off0 = (int64) tm->tm_gmtoff * USECS_PER_SEC;
+	cal->tr_lo = (int64) (t - shift * SECS_PER_DAY) * USECS_PER_SEC;
+	cal->tr_hi = (int64) (t_end - shift * SECS_PER_DAY) * USECS_PER_SEC;
+	for (;;)
+	{
+		long int	before_off,
+					after_off;
+		int			before_dst,
+					after_dst;
+		pg_time_t	boundary;
+
+		if (pg_next_dst_boundary(&t, &before_off, &before_dst, &boundary,
+								 &after_off, &after_dst, cal->tz) != 1 ||
+			boundary >= t_end || boundary <= t)
+			break;
+		if (cal->ntrans >= cap)
+		{
+			cap *= 2;
+			cal->tr_at = repalloc(cal->tr_at, cap * sizeof(int64));
+			cal->tr_off = repalloc(cal->tr_off, cap * sizeof(int64));
+		}
+		cal->tr_at[cal->ntrans] = (int64) (boundary - shift * SECS_PER_DAY) * USECS_PER_SEC;
+		cal->tr_off[cal->ntrans] = (int64) after_off * USECS_PER_SEC;
+		cal->ntrans++;
+		t = boundary;
+	}
+}
+
 /* build the special-date arrays of a calendar (in cal_context) */
 static void
 build_special(LfCalendar *cal, int32 *hol, int nhol)
@@ -596,6 +671,8 @@ build_special(LfCalendar *cal, int32 *hol, int nhol)
 	memset(cal->sp_kind, SP_HOLIDAY, Max(nhol, 1));
 
 	tzd = cal->fixed ? NULL : tz_change_dates(cal, cal->tz_lo, cal->tz_hi, &ntz);
+	if (!cal->fixed)
+		build_transitions(cal);
 
 	old = MemoryContextSwitchTo(cal_context);
 	{
