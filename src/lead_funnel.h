@@ -148,5 +148,18 @@ extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
 extern void lf_route_after_move(const char *lead_key);
 /* error unless the team exists */
 extern void lf_check_team(const char *team);
+/* ---- calendar (calendar.c) ---- */
+
+/*
+ * Working time of a business calendar (lead_funnel.calendar row `calendar`).
+ * Both ereport 42704 for an unknown calendar and 22008 for infinite or
+ * out-of-range timestamps; lf_business_add ereports 22023 for an amount
+ * with months.  Days in the amount count as 24 hours.  The result of
+ * lf_business_time is palloc'd in the current memory context.
+ */
+extern TimestampTz lf_business_add(const char *calendar, TimestampTz from,
+								   const Interval *amount);
+extern Interval *lf_business_time(const char *calendar, TimestampTz from,
+								  TimestampTz to);
 
 #endif							/* LEAD_FUNNEL_H */

@@ -1,0 +1,1254 @@
+/*-------------------------------------------------------------------------
+ *
+ * calendar.c
+ *	  Business calendars: business_time() and business_add().
+ *
+ * A calendar names a time zone, the ISO weekdays that are worked and a daily
+ * window [day_start, day_end] of local wall-clock time; lead_funnel.holiday
+ * lists the dates that are not worked.  The working window of a local date d
+ * is the pair of instants at which the wall clock shows d + day_start and
+ * d + day_end, converted exactly as PostgreSQL converts a local timestamp
+ * (DetermineTimeZoneOffset: in a spring-forward gap the time before the jump
+ * is used, in a fall-back overlap the later instant).  The window is further
+ * clipped to the instants of local midnight of d and d + 1, so that windows of
+ * different dates never overlap, even around odd transitions (a zone that
+ * skips a whole day simply has no working time on it).  business_time(a, b) is
+ * the total length of the intersections of [a, b] with all windows of working
+ * days that are not holidays.  On an ordinary day that is day_end - day_start;
+ * when a clock change falls inside the window it is 1 hour more or less.
+ *
+ * Cost.  Per calendar we keep a sorted array of "special" dates with the
+ * difference between their working time and the nominal day_end - day_start:
+ * holidays on working days (the whole nominal day missing) and working days
+ * touched by a UTC-offset transition (found with pg_next_dst_boundary between
+ * 1900 and 2200, once, when the calendar is loaded).  The working time of a
+ * range of whole dates is then nominal * (number of working weekdays, counted
+ * by whole weeks) plus a difference of prefix sums found by binary search:
+ * its cost does not depend on the length of the range.  Only the dates at the
+ * two ends are looked at individually.  Outside 1900..2200 the transitions are
+ * walked on the fly (cost proportional to the number of transitions).
+ *
+ * business_add(a, x) is the earliest instant t >= a with business_time(a, t)
+ * = x; for x < 0 the latest t <= a with business_time(t, a) = -x, so that
+ * business_time(a, business_add(a, x)) = x always holds.  It finds the date
+ * on which the amount is used up by galloping and binary search over the same
+ * whole-range sums.
+ *
+ * Caching.  Calendars are loaded on first use per backend (one row and its
+ * holidays, through prepared SPI plans) into a hash table keyed by name that
+ * lives in its own child of CacheMemoryContext.  Both config tables carry the
+ * lf_config_changed statement trigger; our relcache callbacks only mark the
+ * cache stale and the next lookup drops and rebuilds it.  A per-call-site
+ * copy in fn_extra remembers the calendar found for the last name together
+ * with the cache generation, so a scan over many rows does no hash lookup.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "lead_funnel.h"
+
+/* the range of dates for which clock changes are precomputed */
+#define LF_TZ_FROM_YEAR		1900
+#define LF_TZ_TO_YEAR		2200
+
+/* kinds of special dates */
+#define SP_HOLIDAY		0x01
+#define SP_TZCHANGE		0x02
+
+/* smallest and largest local date we ever look at (a day of slack) */
+#define LF_MIN_DATE		((int64) DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE + 1)
+#define LF_MAX_DATE		((int64) TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE - 1)
+
+typedef struct LfCalendar
+{
+	char	   *name;			/* hash key; must be first */
+	pg_tz	   *tz;
+	bool		fixed;			/* zone has one UTC offset forever */
+	int64		fixed_off;		/* that offset in usec east of UTC */
+	uint8		workmask;		/* bit (ISO weekday - 1) set = working day */
+	int			nworkdays;		/* working days per week */
+	int64		day_start;		/* usec after local midnight */
+	int64		day_end;
+	int64		nominal;		/* day_end - day_start */
+	int64		tz_lo;			/* dates [tz_lo, tz_hi) have precomputed */
+	int64		tz_hi;			/* clock changes */
+	/* UTC offsets between tr_lo and tr_hi (usec instants), for speed */
+	int64		tr_lo;
+	int64		tr_hi;
+	int64		tr_off0;		/* offset from tr_lo to the first change */
+	int			ntrans;
+	int64	   *tr_at;			/* instants of the changes, sorted */
+	int64	   *tr_off;			/* offset from each change on */
+	int			nspecial;
+	int32	   *sp_date;		/* sorted */
+	uint8	   *sp_kind;
+	int64	   *sp_prefix;		/* nspecial + 1 sums of (work - nominal) */
+} LfCalendar;
+
+static MemoryContext cal_context = NULL;
+static HTAB *cal_hash = NULL;
+static bool cal_valid = false;
+static bool cal_registered = false;
+static Oid	cal_relid = InvalidOid;
+static Oid	hol_relid = InvalidOid;
+static uint64 cal_generation = 0;
+static SPIPlanPtr cal_plan = NULL;
+static SPIPlanPtr hol_plan = NULL;
+
+/* ---- small arithmetic helpers ---- */
+
+static inline int64
+floordiv(int64 a, int64 b)
+{
+	int64		q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+/* ISO weekday (1 = Monday .. 7 = Sunday) of a date (days since 2000-01-01) */
+static inline int
+iso_dow(int64 d)
+{
+	int64		m = d % 7;
+
+	if (m < 0)
+		m += 7;
+	/* 2000-01-01 was a Saturday (6) */
+	return (int) ((m + 5) % 7) + 1;
+}
+
+static inline bool
+is_workday(const LfCalendar *cal, int64 d)
+{
+	return (cal->workmask & (1 << (iso_dow(d) - 1))) != 0;
+}
+
+static inline int64
+date_of_ymd(int y, int m, int d)
+{
+	return (int64) date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+}
+
+static void
+range_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+			 errmsg("timestamp out of range")));
+}
+
+/* ---- local time <-> instants ---- */
+
+/* instant at which the calendar's wall clock shows the local timestamp */
+static int64
+local_to_instant(const LfCalendar *cal, int64 local)
+{
+	struct pg_tm tm;
+	int64		d,
+				secs;
+	int			off;
+
+	if (cal->fixed)
+		return local - cal->fixed_off;
+
+	d = floordiv(local, USECS_PER_DAY);
+	if (d < LF_MIN_DATE || d > LF_MAX_DATE)
+		range_error();
+	secs = floordiv(local - d * USECS_PER_DAY, USECS_PER_SEC);
+	memset(&tm, 0, sizeof(tm));
+	j2date((int) (d + POSTGRES_EPOCH_JDATE), &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	tm.tm_hour = (int) (secs / SECS_PER_HOUR);
+	tm.tm_min = (int) ((secs / SECS_PER_MINUTE) % MINS_PER_HOUR);
+	tm.tm_sec = (int) (secs % SECS_PER_MINUTE);
+	/* seconds west of UTC */
+	off = DetermineTimeZoneOffset(&tm, cal->tz);
+	return local + (int64) off * USECS_PER_SEC;
+}
+
+/* local wall-clock timestamp of an instant; *off gets the UTC offset (usec) */
+static int64
+instant_to_local(const LfCalendar *cal, int64 t, int64 *off)
+{
+	pg_time_t	secs;
+	struct pg_tm *tm;
+
+	if (cal->fixed)
+	{
+		*off = cal->fixed_off;
+		return t + cal->fixed_off;
+	}
+	if (t >= cal->tr_lo && t < cal->tr_hi)
+	{
+		int			lo = 0,
+					hi = cal->ntrans;
+
+		/* number of changes at or before t */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (cal->tr_at[mid] <= t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		*off = lo == 0 ? cal->tr_off0 : cal->tr_off[lo - 1];
+		return t + *off;
+	}
+	secs = (pg_time_t) floordiv(t, USECS_PER_SEC) +
+		(pg_time_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	tm = pg_localtime(&secs, cal->tz);
+	if (tm == NULL)
+		range_error();
+	*off = (int64) tm->tm_gmtoff * USECS_PER_SEC;
+	return t + *off;
+}
+
+/* ---- special dates ---- */
+
+/* index of the first special date >= d */
+static inline int
+sp_lower(const LfCalendar *cal, int64 d)
+{
+	int			lo = 0,
+				hi = cal->nspecial;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (cal->sp_date[mid] < d)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* kind bits of date d (0 when not special) */
+static inline uint8
+sp_kind_of(const LfCalendar *cal, int64 d)
+{
+	int			i = sp_lower(cal, d);
+
+	if (i < cal->nspecial && cal->sp_date[i] == d)
+		return cal->sp_kind[i];
+	return 0;
+}
+
+/* is d a working day whose window may be shifted by a clock change? */
+static inline bool
+tz_special(const LfCalendar *cal, int64 d)
+{
+	if (cal->fixed)
+		return false;
+	if (d < cal->tz_lo || d >= cal->tz_hi)
+		return true;
+	return (sp_kind_of(cal, d) & SP_TZCHANGE) != 0;
+}
+
+/*
+ * The exact window of date d, clipped to the day's own instants.  Returns
+ * false when it is empty.  Does not look at workdays or holidays.
+ */
+static bool
+exact_window(const LfCalendar *cal, int64 d, int64 *s, int64 *e)
+{
+	int64		base = d * USECS_PER_DAY;
+	int64		i0 = local_to_instant(cal, base);
+	int64		i1 = local_to_instant(cal, base + USECS_PER_DAY);
+	int64		ws = local_to_instant(cal, base + cal->day_start);
+	int64		we = (cal->day_end == USECS_PER_DAY) ? i1 :
+		local_to_instant(cal, base + cal->day_end);
+
+	*s = Max(ws, i0);
+	*e = Min(we, i1);
+	return *e > *s;
+}
+
+/*
+ * Working window of date d as instants [*s, *e]; false when d has no working
+ * time.  hint_off, if not NULL, is the UTC offset at some instant of date d;
+ * on dates without a clock change it is the offset of the whole day.
+ */
+static bool
+day_window(const LfCalendar *cal, int64 d, const int64 *hint_off,
+		   int64 *s, int64 *e)
+{
+	int64		base;
+	uint8		kind;
+
+	if (!is_workday(cal, d))
+		return false;
+	kind = sp_kind_of(cal, d);
+	if (kind & SP_HOLIDAY)
+		return false;
+	base = d * USECS_PER_DAY;
+	if (cal->fixed)
+	{
+		*s = base + cal->day_start - cal->fixed_off;
+		*e = base + cal->day_end - cal->fixed_off;
+		return true;
+	}
+	if (tz_special(cal, d))
+		return exact_window(cal, d, s, e);
+	if (hint_off)
+	{
+		*s = base + cal->day_start - *hint_off;
+		*e = base + cal->day_end - *hint_off;
+	}
+	else
+	{
+		*s = local_to_instant(cal, base + cal->day_start);
+		*e = *s + cal->nominal;
+	}
+	return true;
+}
+
+/* work of one date computed exactly (0 on non-working days and holidays) */
+static int64
+exact_work(const LfCalendar *cal, int64 d)
+{
+	int64		s,
+				e;
+
+	if (!is_workday(cal, d) || (sp_kind_of(cal, d) & SP_HOLIDAY))
+		return 0;
+	return exact_window(cal, d, &s, &e) ? e - s : 0;
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a,
+				y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Dates in [x1, x2) on which the zone changes its UTC offset (or next to such
+ * a change), sorted and without duplicates.  Allocated in the current context.
+ */
+static int32 *
+tz_change_dates(const LfCalendar *cal, int64 x1, int64 x2, int *n)
+{
+	const int64 shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE);
+	pg_time_t	t = (pg_time_t) ((Max(x1 - 2, LF_MIN_DATE) + shift) * SECS_PER_DAY);
+	pg_time_t	t_end = (pg_time_t) ((Min(x2 + 2, LF_MAX_DATE) + shift) * SECS_PER_DAY);
+	int			cap = 64,
+				cnt = 0,
+				i,
+				out;
+	int32	   *dates = palloc(cap * sizeof(int32));
+
+	*n = 0;
+	if (cal->fixed || x1 >= x2)
+		return dates;
+
+	for (;;)
+	{
+		long int	before_off,
+					after_off;
+		int			before_dst,
+					after_dst;
+		pg_time_t	boundary;
+		int64		cand[4];
+		int			k;
+
+		if (pg_next_dst_boundary(&t, &before_off, &before_dst, &boundary,
+								 &after_off, &after_dst, cal->tz) != 1)
+			break;
+		if (boundary > t_end || boundary <= t)
+			break;
+		cand[0] = floordiv(boundary - 1 + before_off, SECS_PER_DAY) - shift;
+		cand[1] = cand[0] - 1;
+		cand[2] = floordiv(boundary + after_off, SECS_PER_DAY) - shift;
+		cand[3] = cand[2] - 1;
+		for (k = 0; k < 4; k++)
+		{
+			if (cand[k] < x1 || cand[k] >= x2)
+				continue;
+			if (cnt >= cap)
+			{
+				cap *= 2;
+				dates = repalloc(dates, cap * sizeof(int32));
+			}
+			dates[cnt++] = (int32) cand[k];
+		}
+		t = boundary;
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	qsort(dates, cnt, sizeof(int32), cmp_int32);
+	for (i = 0, out = 0; i < cnt; i++)
+		if (out == 0 || dates[out - 1] != dates[i])
+			dates[out++] = dates[i];
+	*n = out;
+	return dates;
+}
+
+/* sum of (work - nominal) over clock-change dates in [x1, x2) not precomputed */
+static int64
+live_tz_adjust(const LfCalendar *cal, int64 x1, int64 x2)
+{
+	int			n,
+				i;
+	int32	   *dates;
+	int64		sum = 0;
+
+	if (cal->fixed || x1 >= x2)
+		return 0;
+	dates = tz_change_dates(cal, x1, x2, &n);
+	for (i = 0; i < n; i++)
+	{
+		int64		d = dates[i];
+
+		if (!is_workday(cal, d) || (sp_kind_of(cal, d) & SP_HOLIDAY))
+			continue;
+		sum += exact_work(cal, d) - cal->nominal;
+	}
+	pfree(dates);
+	return sum;
+}
+
+/* number of working weekdays among the dates [d1, d2), d1 <= d2 */
+static inline int64
+count_workdays(const LfCalendar *cal, int64 d1, int64 d2)
+{
+	int64		n = d2 - d1;
+	int64		weeks = n / 7;
+	int64		cnt = weeks * cal->nworkdays;
+	int64		d;
+
+	for (d = d1 + weeks * 7; d < d2; d++)
+		if (is_workday(cal, d))
+			cnt++;
+	return cnt;
+}
+
+/* working time of the whole dates [d1, d2) */
+static int64
+range_work(const LfCalendar *cal, int64 d1, int64 d2)
+{
+	int64		sum;
+
+	if (d2 <= d1)
+		return 0;
+	sum = cal->nominal * count_workdays(cal, d1, d2);
+	sum += cal->sp_prefix[sp_lower(cal, d2)] - cal->sp_prefix[sp_lower(cal, d1)];
+	if (!cal->fixed)
+	{
+		if (d1 < cal->tz_lo)
+			sum += live_tz_adjust(cal, d1, Min(d2, cal->tz_lo));
+		if (d2 > cal->tz_hi)
+			sum += live_tz_adjust(cal, Max(d1, cal->tz_hi), d2);
+	}
+	return sum;
+}
+
+/* ---- the cache ---- */
+
+static void
+calendar_cache_reset(void)
+{
+	cal_valid = false;
+}
+
+static uint32
+cal_key_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+cal_key_match(const void *k1, const void *k2, Size keysize)
+{
+	return strcmp(*(const char *const *) k1, *(const char *const *) k2);
+}
+
+static void
+calendar_cache_prepare(void)
+{
+	HASHCTL		ctl;
+
+	if (!cal_registered)
+	{
+		lf_register_cache(&cal_relid, calendar_cache_reset);
+		lf_register_cache(&hol_relid, calendar_cache_reset);
+		cal_registered = true;
+	}
+	if (cal_valid && cal_hash != NULL)
+		return;
+
+	if (cal_context == NULL)
+		cal_context = AllocSetContextCreate(CacheMemoryContext,
+											"lead_funnel calendars",
+											ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(cal_context);
+	cal_hash = NULL;
+	cal_generation++;
+
+	cal_relid = lf_relation_oid("calendar");
+	hol_relid = lf_relation_oid("holiday");
+	cal_valid = true;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(LfCalendar);
+	ctl.hash = cal_key_hash;
+	ctl.match = cal_key_match;
+	ctl.hcxt = cal_context;
+	cal_hash = hash_create("lead_funnel calendars", 16, &ctl,
+						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* checks shared by the write trigger and the loader */
+static void
+check_calendar_fields(const char *name, const char *tzname, ArrayType *workdays,
+					  TimeADT day_start, TimeADT day_end,
+					  pg_tz **tz_out, uint8 *mask_out)
+{
+	pg_tz	   *tz;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	uint8		mask = 0;
+
+	tz = (tzname[0] != '\0') ? pg_tzset(tzname) : NULL;
+	if (tz == NULL || !pg_tz_acceptable(tz))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", tzname),
+				 errdetail("Calendar \"%s\" needs a time zone name such as \"Europe/Berlin\" or \"UTC\".", name)));
+
+	if (ARR_NDIM(workdays) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("workdays of calendar \"%s\" must be a one-dimensional array", name)));
+	deconstruct_array(workdays, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("workdays of calendar \"%s\" must not be empty", name),
+				 errhint("List the ISO weekdays that are worked, 1 = Monday to 7 = Sunday, e.g. '{1,2,3,4,5}'.")));
+	for (i = 0; i < n; i++)
+	{
+		int32		wd;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("workdays of calendar \"%s\" must not contain NULL", name)));
+		wd = DatumGetInt32(elems[i]);
+		if (wd < 1 || wd > 7)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("workday %d of calendar \"%s\" is out of range", wd, name),
+					 errhint("Workdays are ISO weekdays, 1 = Monday to 7 = Sunday.")));
+		if (mask & (1 << (wd - 1)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("workday %d appears more than once in calendar \"%s\"", wd, name)));
+		mask |= 1 << (wd - 1);
+	}
+
+	if (day_end <= day_start)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("day_end must be later than day_start in calendar \"%s\"", name),
+				 errdetail("day_start is %s, day_end is %s.",
+						   DatumGetCString(DirectFunctionCall1(time_out, TimeADTGetDatum(day_start))),
+						   DatumGetCString(DirectFunctionCall1(time_out, TimeADTGetDatum(day_end)))),
+				 errhint("A working day cannot span midnight; use 00:00 to 24:00 for a whole day.")));
+
+	if (tz_out)
+		*tz_out = tz;
+	if (mask_out)
+		*mask_out = mask;
+}
+
+static int
+popcount8(uint8 m)
+{
+	int			c = 0;
+
+	for (; m; m &= m - 1)
+		c++;
+	return c;
+}
+
+/*
+ * Record the offset changes between tz_lo and tz_hi (with two days to
+ * spare) so that instant_to_local() is a binary search there.
+ */
+static void
+build_transitions(LfCalendar *cal)
+{
+	const int64 shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE);
+	pg_time_t	t = (pg_time_t) ((cal->tz_lo - 2 + shift) * SECS_PER_DAY);
+	pg_time_t	t_end = (pg_time_t) ((cal->tz_hi + 2 + shift) * SECS_PER_DAY);
+	struct pg_tm *tm;
+	int			cap = 64;
+	MemoryContext old = MemoryContextSwitchTo(cal_context);
+
+	cal->ntrans = 0;
+	cal->tr_at = palloc(cap * sizeof(int64));
+	cal->tr_off = palloc(cap * sizeof(int64));
+	MemoryContextSwitchTo(old);
+
+	tm = pg_localtime(&t, cal->tz);
+	if (tm == NULL)
+		return;					/* tr_lo = tr_hi = 0: never used */
+	cal->tr_off0 = (int64) tm->tm_gmtoff * USECS_PER_SEC;
+	cal->tr_lo = (int64) (t - shift * SECS_PER_DAY) * USECS_PER_SEC;
+	cal->tr_hi = (int64) (t_end - shift * SECS_PER_DAY) * USECS_PER_SEC;
+	for (;;)
+	{
+		long int	before_off,
+					after_off;
+		int			before_dst,
+					after_dst;
+		pg_time_t	boundary;
+
+		if (pg_next_dst_boundary(&t, &before_off, &before_dst, &boundary,
+								 &after_off, &after_dst, cal->tz) != 1 ||
+			boundary >= t_end || boundary <= t)
+			break;
+		if (cal->ntrans >= cap)
+		{
+			cap *= 2;
+			cal->tr_at = repalloc(cal->tr_at, cap * sizeof(int64));
+			cal->tr_off = repalloc(cal->tr_off, cap * sizeof(int64));
+		}
+		cal->tr_at[cal->ntrans] = (int64) (boundary - shift * SECS_PER_DAY) * USECS_PER_SEC;
+		cal->tr_off[cal->ntrans] = (int64) after_off * USECS_PER_SEC;
+		cal->ntrans++;
+		t = boundary;
+	}
+}
+
+/* build the special-date arrays of a calendar (in cal_context) */
+static void
+build_special(LfCalendar *cal, int32 *hol, int nhol)
+{
+	int32	   *tzd;
+	int			ntz = 0,
+				i,
+				j,
+				n = 0;
+	MemoryContext old;
+
+	cal->tz_lo = date_of_ymd(LF_TZ_FROM_YEAR, 1, 1);
+	cal->tz_hi = date_of_ymd(LF_TZ_TO_YEAR, 1, 1);
+	/* sp_kind_of() must see the holidays while we compute exact work */
+	cal->nspecial = nhol;
+	cal->sp_date = hol;
+	cal->sp_kind = palloc(Max(nhol, 1));
+	memset(cal->sp_kind, SP_HOLIDAY, Max(nhol, 1));
+
+	tzd = cal->fixed ? NULL : tz_change_dates(cal, cal->tz_lo, cal->tz_hi, &ntz);
+	if (!cal->fixed)
+		build_transitions(cal);
+
+	old = MemoryContextSwitchTo(cal_context);
+	{
+		int			cap = nhol + ntz + 1;
+		int32	   *dates = palloc(cap * sizeof(int32));
+		uint8	   *kinds = palloc(cap);
+		int64	   *prefix = palloc((cap + 1) * sizeof(int64));
+
+		prefix[0] = 0;
+		i = j = 0;
+		while (i < nhol || j < ntz)
+		{
+			int32		d;
+			uint8		k = 0;
+			int64		adj = 0;
+
+			if (j >= ntz || (i < nhol && hol[i] <= tzd[j]))
+				d = hol[i];
+			else
+				d = tzd[j];
+			if (i < nhol && hol[i] == d)
+			{
+				k |= SP_HOLIDAY;
+				i++;
+			}
+			if (j < ntz && tzd[j] == d)
+			{
+				k |= SP_TZCHANGE;
+				j++;
+			}
+			if (!is_workday(cal, d))
+				continue;
+			if (k & SP_HOLIDAY)
+				adj = -cal->nominal;
+			else
+				adj = exact_work(cal, d) - cal->nominal;
+			dates[n] = d;
+			kinds[n] = k;
+			prefix[n + 1] = prefix[n] + adj;
+			n++;
+		}
+		cal->sp_date = dates;
+		cal->sp_kind = kinds;
+		cal->sp_prefix = prefix;
+		cal->nspecial = n;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* load one calendar with SPI; NULL when it does not exist */
+static LfCalendar *
+load_calendar(const char *name, LfCalendar *cal)
+{
+	Datum		arg = CStringGetTextDatum(name);
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	char	   *tzname;
+	ArrayType  *workdays;
+	TimeADT		day_start,
+				day_end;
+	uint64		i;
+	int32	   *hol;
+	int			nhol;
+	MemoryContext old;
+	long int	gmtoff;
+	bool		found = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (cal_plan == NULL)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		SPIPlanPtr	p;
+
+		p = SPI_prepare("SELECT time_zone, workdays, day_start, day_end "
+						"FROM lead_funnel.calendar "
+						"WHERE name OPERATOR(pg_catalog.=) $1", 1, argtypes);
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		cal_plan = p;
+		p = SPI_prepare("SELECT day FROM lead_funnel.holiday "
+						"WHERE calendar OPERATOR(pg_catalog.=) $1 ORDER BY day",
+						1, argtypes);
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		hol_plan = p;
+	}
+
+	if (SPI_execute_plan(cal_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lead_funnel.calendar");
+	if (SPI_processed == 1)
+	{
+		found = true;
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		tzname = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+		workdays = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
+		day_start = DatumGetTimeADT(SPI_getbinval(tup, desc, 3, &isnull));
+		day_end = DatumGetTimeADT(SPI_getbinval(tup, desc, 4, &isnull));
+
+		memset(cal, 0, sizeof(*cal));
+		check_calendar_fields(name, tzname, workdays, day_start, day_end,
+							  &cal->tz, &cal->workmask);
+		cal->nworkdays = popcount8(cal->workmask);
+		cal->day_start = day_start;
+		cal->day_end = day_end;
+		cal->nominal = day_end - day_start;
+		cal->fixed = pg_get_timezone_offset(cal->tz, &gmtoff);
+		cal->fixed_off = cal->fixed ? (int64) gmtoff * USECS_PER_SEC : 0;
+
+		if (SPI_execute_plan(hol_plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read lead_funnel.holiday");
+		nhol = (int) SPI_processed;
+		hol = palloc(Max(nhol, 1) * sizeof(int32));
+		for (i = 0; i < SPI_processed; i++)
+			hol[i] = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		build_special(cal, hol, nhol);
+
+		old = MemoryContextSwitchTo(cal_context);
+		cal->name = pstrdup(name);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return found ? cal : NULL;
+}
+
+/* the cached calendar of that name; ereports when it does not exist */
+static LfCalendar *
+lookup_calendar(const char *name)
+{
+	LfCalendar *cal;
+	LfCalendar	tmp;
+	bool		found;
+
+	calendar_cache_prepare();
+	cal = hash_search(cal_hash, &name, HASH_FIND, NULL);
+	if (cal)
+		return cal;
+
+	if (load_calendar(name, &tmp) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("calendar \"%s\" does not exist", name),
+				 errhint("Calendars are rows of lead_funnel.calendar.")));
+
+	/*
+	 * Loading may have processed an invalidation; the entry is then still
+	 * good for this call and the next lookup rebuilds the cache.
+	 */
+	cal = hash_search(cal_hash, &tmp.name, HASH_ENTER, &found);
+	if (!found)
+		*cal = tmp;
+	return cal;
+}
+
+/* per-call-site memo of the last calendar used */
+typedef struct CalMemo
+{
+	uint64		generation;
+	LfCalendar *cal;
+	text	   *name;
+} CalMemo;
+
+static LfCalendar *
+calendar_from_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *name = PG_GETARG_TEXT_PP(argno);
+	CalMemo    *memo = (CalMemo *) fcinfo->flinfo->fn_extra;
+	char	   *cname;
+
+	if (memo != NULL && memo->cal != NULL &&
+		memo->generation == cal_generation && cal_valid &&
+		VARSIZE_ANY_EXHDR(memo->name) == VARSIZE_ANY_EXHDR(name) &&
+		memcmp(VARDATA_ANY(memo->name), VARDATA_ANY(name),
+			   VARSIZE_ANY_EXHDR(name)) == 0)
+		return memo->cal;
+
+	cname = text_to_cstring(name);
+	if (memo == NULL)
+	{
+		memo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CalMemo));
+		fcinfo->flinfo->fn_extra = memo;
+	}
+	memo->cal = NULL;
+	if (memo->name)
+		pfree(memo->name);
+	memo->name = NULL;
+	memo->cal = lookup_calendar(cname);
+	memo->generation = cal_generation;
+	{
+		Size		len = VARSIZE_ANY_EXHDR(name);
+		text	   *t = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+												len + VARHDRSZ);
+
+		SET_VARSIZE(t, len + VARHDRSZ);
+		memcpy(VARDATA(t), VARDATA_ANY(name), len);
+		memo->name = t;
+	}
+	pfree(cname);
+	return memo->cal;
+}
+
+/* ---- business time ---- */
+
+static inline int64
+overlap(int64 s, int64 e, int64 a, int64 b)
+{
+	int64		lo = Max(s, a),
+				hi = Min(e, b);
+
+	return hi > lo ? hi - lo : 0;
+}
+
+static void
+check_finite(TimestampTz t)
+{
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("business time cannot be computed for infinite timestamps")));
+}
+
+static inline int64
+add_checked(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("interval out of range")));
+	return r;
+}
+
+/* working time in [a, b], a <= b, in microseconds */
+static int64
+business_usec(const LfCalendar *cal, int64 a, int64 b)
+{
+	int64		oa,
+				ob,
+				da,
+				db,
+				lo_first,
+				hi_first,
+				d,
+				s,
+				e,
+				sum = 0;
+
+	da = floordiv(instant_to_local(cal, a, &oa), USECS_PER_DAY);
+	db = floordiv(instant_to_local(cal, b, &ob), USECS_PER_DAY);
+
+	/*
+	 * Around a clock change the window of the previous date may reach past
+	 * the instant; look at it individually then.
+	 */
+	lo_first = tz_special(cal, da) ? da - 1 : da;
+	hi_first = tz_special(cal, db) ? db - 1 : db;
+	if (hi_first < da + 1)
+		hi_first = da + 1;
+
+	for (d = lo_first; d <= da; d++)
+		if (day_window(cal, d, d == da ? &oa : NULL, &s, &e))
+			sum += overlap(s, e, a, b);
+	sum = add_checked(sum, range_work(cal, da + 1, hi_first));
+	for (d = hi_first; d <= db; d++)
+		if (day_window(cal, d, d == db ? &ob : NULL, &s, &e))
+			sum = add_checked(sum, overlap(s, e, a, b));
+	return sum;
+}
+
+/* business_time(a, b) in microseconds, negative when b < a */
+static int64
+business_time_usec(const LfCalendar *cal, TimestampTz a, TimestampTz b)
+{
+	check_finite(a);
+	check_finite(b);
+	if (b >= a)
+		return business_usec(cal, a, b);
+	return -business_usec(cal, b, a);
+}
+
+/* amount of an interval in microseconds (days count as 24 hours) */
+static int64
+amount_usec(const Interval *amount)
+{
+	int64		r;
+
+	if (amount->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("business time amount must not contain months or years"),
+				 errhint("Give the amount in hours, minutes and seconds, e.g. interval '16 hours'.")));
+	if (pg_mul_s64_overflow((int64) amount->day, USECS_PER_DAY, &r) ||
+		pg_add_s64_overflow(r, amount->time, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("interval out of range")));
+	return r;
+}
+
+static TimestampTz
+checked_result(int64 t)
+{
+	if (!IS_VALID_TIMESTAMP(t))
+		range_error();
+	return (TimestampTz) t;
+}
+
+/* earliest instant t >= a with business_usec(a, t) = rem (rem > 0) */
+static TimestampTz
+business_add_forward(const LfCalendar *cal, int64 a, int64 rem)
+{
+	int64		oa,
+				da,
+				d,
+				s,
+				e,
+				lo,
+				hi,
+				step,
+				weekly;
+
+	da = floordiv(instant_to_local(cal, a, &oa), USECS_PER_DAY);
+	for (d = tz_special(cal, da) ? da - 1 : da; d <= da; d++)
+	{
+		if (day_window(cal, d, d == da ? &oa : NULL, &s, &e) && e > a)
+		{
+			int64		from = Max(s, a);
+
+			if (rem <= e - from)
+				return checked_result(from + rem);
+			rem -= e - from;
+		}
+	}
+
+	/* whole dates from da + 1: gallop to a date by which rem is used up */
+	d = da + 1;
+	weekly = cal->nominal * cal->nworkdays;
+	step = Max((int64) 7, (rem / weekly + 1) * 7);
+	for (;;)
+	{
+		hi = d + step;
+		if (hi > LF_MAX_DATE)
+			hi = LF_MAX_DATE;
+		if (range_work(cal, d, hi) >= rem)
+			break;
+		if (hi == LF_MAX_DATE)
+			range_error();
+		step *= 2;
+		CHECK_FOR_INTERRUPTS();
+	}
+	/* smallest date e_ in [d, hi) with range_work(d, e_ + 1) >= rem */
+	lo = d;
+	hi = hi - 1;
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (range_work(cal, d, mid + 1) >= rem)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	rem -= range_work(cal, d, lo);
+	if (!day_window(cal, lo, NULL, &s, &e) || rem > e - s)
+		elog(ERROR, "business_add lost its way on date %lld", (long long) lo);
+	return checked_result(s + rem);
+}
+
+/* latest instant t <= a with business_usec(t, a) = rem (rem > 0) */
+static TimestampTz
+business_add_backward(const LfCalendar *cal, int64 a, int64 rem)
+{
+	int64		oa,
+				da,
+				d,
+				s,
+				e,
+				lo,
+				hi,
+				step,
+				weekly,
+				last;
+
+	da = floordiv(instant_to_local(cal, a, &oa), USECS_PER_DAY);
+	last = tz_special(cal, da) ? da - 1 : da;
+	for (d = da; d >= last; d--)
+	{
+		if (day_window(cal, d, d == da ? &oa : NULL, &s, &e) && s < a)
+		{
+			int64		to = Min(e, a);
+
+			if (rem <= to - s)
+				return checked_result(to - rem);
+			rem -= to - s;
+		}
+	}
+
+	/* whole dates before `last`: gallop back */
+	d = last;					/* exclusive upper end */
+	weekly = cal->nominal * cal->nworkdays;
+	step = Max((int64) 7, (rem / weekly + 1) * 7);
+	for (;;)
+	{
+		lo = d - step;
+		if (lo < LF_MIN_DATE)
+			lo = LF_MIN_DATE;
+		if (range_work(cal, lo, d) >= rem)
+			break;
+		if (lo == LF_MIN_DATE)
+			range_error();
+		step *= 2;
+		CHECK_FOR_INTERRUPTS();
+	}
+	/* largest date e_ in [lo, d) with range_work(e_, d) >= rem */
+	hi = d - 1;
+	while (lo < hi)
+	{
+		int64		mid = hi - (hi - lo) / 2;
+
+		if (range_work(cal, mid, d) >= rem)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	rem -= range_work(cal, lo + 1, d);
+	if (!day_window(cal, lo, NULL, &s, &e) || rem > e - s)
+		elog(ERROR, "business_add lost its way on date %lld", (long long) lo);
+	return checked_result(e - rem);
+}
+
+static TimestampTz
+business_add_internal(const LfCalendar *cal, TimestampTz from, int64 amount)
+{
+	check_finite(from);
+	if (amount == 0)
+		return from;
+	if (amount > 0)
+		return business_add_forward(cal, from, amount);
+	if (amount == PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("interval out of range")));
+	return business_add_backward(cal, from, -amount);
+}
+
+static Interval *
+usec_interval(int64 usec)
+{
+	Interval   *r = palloc(sizeof(Interval));
+
+	r->month = 0;
+	r->day = 0;
+	r->time = usec;
+	return r;
+}
+
+/* ---- C API for the other parts of lead_funnel ---- */
+
+TimestampTz
+lf_business_add(const char *calendar, TimestampTz from, const Interval *amount)
+{
+	return business_add_internal(lookup_calendar(calendar), from,
+								 amount_usec(amount));
+}
+
+Interval *
+lf_business_time(const char *calendar, TimestampTz from, TimestampTz to)
+{
+	return usec_interval(business_time_usec(lookup_calendar(calendar), from, to));
+}
+
+/* ---- SQL functions ---- */
+
+PG_FUNCTION_INFO_V1(lf_business_time_sql);
+
+Datum
+lf_business_time_sql(PG_FUNCTION_ARGS)
+{
+	TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
+	LfCalendar *cal = calendar_from_arg(fcinfo, 2);
+
+	PG_RETURN_INTERVAL_P(usec_interval(business_time_usec(cal, from, to)));
+}
+
+PG_FUNCTION_INFO_V1(lf_business_add_sql);
+
+Datum
+lf_business_add_sql(PG_FUNCTION_ARGS)
+{
+	TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
+	Interval   *amount = PG_GETARG_INTERVAL_P(1);
+	int64		usec = amount_usec(amount);
+	LfCalendar *cal = calendar_from_arg(fcinfo, 2);
+
+	PG_RETURN_TIMESTAMPTZ(business_add_internal(cal, from, usec));
+}
+
+PG_FUNCTION_INFO_V1(lf_is_valid_time_zone);
+
+/* is the name a time zone that calendars (and SET timezone) accept? */
+Datum
+lf_is_valid_time_zone(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	pg_tz	   *tz;
+
+	if (name[0] == '\0')
+		PG_RETURN_BOOL(false);
+	tz = pg_tzset(name);
+	PG_RETURN_BOOL(tz != NULL && pg_tz_acceptable(tz));
+}
+
+PG_FUNCTION_INFO_V1(lf_calendar_check);
+
+/*
+ * BEFORE INSERT OR UPDATE ... FOR EACH ROW on lead_funnel.calendar: reject a
+ * calendar that business_time() could not use, when it is written.  NULLs
+ * are left to the NOT NULL constraints.
+ */
+Datum
+lf_calendar_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		n1,
+				n2,
+				n3,
+				n4,
+				n5;
+	Datum		name,
+				tzname,
+				workdays,
+				day_start,
+				day_end;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"lf_calendar_check\" must be called as a BEFORE ROW trigger")));
+
+	tup = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	desc = trigdata->tg_relation->rd_att;
+
+	name = SPI_getbinval(tup, desc, SPI_fnumber(desc, "name"), &n1);
+	tzname = SPI_getbinval(tup, desc, SPI_fnumber(desc, "time_zone"), &n2);
+	workdays = SPI_getbinval(tup, desc, SPI_fnumber(desc, "workdays"), &n3);
+	day_start = SPI_getbinval(tup, desc, SPI_fnumber(desc, "day_start"), &n4);
+	day_end = SPI_getbinval(tup, desc, SPI_fnumber(desc, "day_end"), &n5);
+
+	if (!(n1 || n2 || n3 || n4 || n5))
+		check_calendar_fields(TextDatumGetCString(name),
+							  TextDatumGetCString(tzname),
+							  DatumGetArrayTypeP(workdays),
+							  DatumGetTimeADT(day_start),
+							  DatumGetTimeADT(day_end), NULL, NULL);
+	else if (!n1 && !n2)
+	{
+		/* still report a bad time zone even if another column is NULL */
+		char	   *tzs = TextDatumGetCString(tzname);
+		pg_tz	   *tz = (tzs[0] != '\0') ? pg_tzset(tzs) : NULL;
+
+		if (tz == NULL || !pg_tz_acceptable(tz))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" not recognized", tzs)));
+	}
+	return PointerGetDatum(tup);
+}
