@@ -110,6 +110,29 @@ CREATE TABLE crm.loose (k text, s text);
 SELECT lead_funnel.attach('crm.loose', 'k', 's', '{"a": "prospect"}');
 INSERT INTO crm.loose VALUES (NULL, 'a');
 
+-- the changes of one statement are applied together at its end, in row order:
+-- two rows of one lead in one statement (a key that is not unique)
+INSERT INTO crm.loose VALUES ('dup', 'a'), ('other', 'a');
+UPDATE crm.loose SET s = 'b' WHERE k = 'other';
+SELECT lead_funnel.detach('crm.loose');
+SELECT lead_funnel.attach('crm.loose', 'k', 's', '{"a": "prospect", "b": "mql", "c": "sal"}');
+INSERT INTO crm.loose VALUES ('dup2', 'a'), ('dup2', 'b'), ('dup2', 'c');
+SELECT lead_key, from_stage, to_stage FROM lead_funnel.stage_event WHERE lead_key = 'dup2' ORDER BY event_id;
+-- a statement that fails half-way inside a savepoint leaves nothing buffered
+BEGIN;
+SAVEPOINT s1;
+INSERT INTO crm.loose VALUES ('half', 'a'), (NULL, 'a');
+ROLLBACK TO SAVEPOINT s1;
+INSERT INTO crm.loose VALUES ('whole', 'a');
+COMMIT;
+SELECT lead_key FROM lead_funnel.lead WHERE lead_key IN ('half', 'whole');
+-- invalid: with the statement trigger disabled, a commit with unrecorded
+-- changes fails instead of losing them
+ALTER TABLE crm.loose DISABLE TRIGGER lead_funnel_flush;
+INSERT INTO crm.loose VALUES ('lost?', 'a');
+ALTER TABLE crm.loose ENABLE TRIGGER lead_funnel_flush;
+SELECT count(*) AS kept FROM crm.loose WHERE k = 'lost?';
+
 -- on_invalid = record, on_unmapped = ignore, any key type, a table in another schema
 CREATE TABLE crm.contact (uid uuid PRIMARY KEY, state varchar(40), note text);
 SELECT lead_funnel.attach('crm.contact', 'uid', 'state',

@@ -22,11 +22,22 @@ COMMENT ON COLUMN @extschema@.attachment.options IS 'options given to attach()';
 COMMENT ON COLUMN @extschema@.attachment.attached_at IS 'when the table was attached';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.attachment', '');
 
+-- No SET search_path here, deliberately: the row trigger runs once per CRM
+-- row, and a SET clause makes every call save and restore the GUC state.
+-- It looks nothing up by name: it only reads the row and buffers the change;
+-- the statement trigger below, which writes the ledger, has the fixed
+-- search_path, and every plan is prepared under pg_catalog only.
 CREATE FUNCTION @extschema@.crm_trigger() RETURNS trigger
   AS 'MODULE_PATHNAME', 'lf_crm_trigger'
-  LANGUAGE C SET search_path = pg_catalog, pg_temp;
+  LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.crm_trigger() IS
   'trigger on attached CRM tables: records status changes through the core move path (install it with attach())';
+
+CREATE FUNCTION @extschema@.crm_flush() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'lf_crm_flush'
+  LANGUAGE C SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.crm_flush() IS
+  'statement trigger on attached CRM tables: records the statement''s status changes set-based (install it with attach())';
 
 CREATE FUNCTION @extschema@.attach(crm_table regclass, key_column name, status_column name,
                                    status_map jsonb, options jsonb DEFAULT '{}')
@@ -150,6 +161,9 @@ BEGIN
     'CREATE TRIGGER lead_funnel_status AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.crm_trigger(%L, %L, %L, %L)',
     (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM (SELECT DISTINCT c FROM pg_catalog.unnest(cols) AS c) AS d),
     crm_table, key_column, status_column, status_map::text, options::text);
+  EXECUTE pg_catalog.format(
+    'CREATE TRIGGER lead_funnel_flush AFTER INSERT OR UPDATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.crm_flush()',
+    crm_table);
   INSERT INTO @extschema@.attachment (crm_table, key_column, status_column, status_map, options)
   VALUES (crm_table, key_column, status_column, status_map, options);
 END
@@ -190,6 +204,7 @@ BEGIN
       USING ERRCODE = 'undefined_object';
   END IF;
   EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_status ON %s', crm_table);
+  EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_flush ON %s', crm_table);
   DELETE FROM @extschema@.attachment AS a WHERE a.crm_table OPERATOR(pg_catalog.=) detach.crm_table;
 END
 $$;

@@ -93,9 +93,15 @@ extern bool lf_ledger_write_allowed;
 
 struct _SPI_plan;
 
-typedef struct LfMoveRequest
+/*
+ * One change of one lead: a move to a stage (has_move) and/or new values of
+ * its side columns.  The core applies arrays of changes set-based; move()
+ * applies one, the CRM trigger one statement's worth at the statement's end.
+ */
+typedef struct LfChange
 {
 	const char *lead_key;
+	bool		has_move;		/* false: side columns only */
 	LfStage		to_stage;
 	const char *reason;
 	const char *actor;
@@ -105,25 +111,46 @@ typedef struct LfMoveRequest
 	const char *owner;			/* NULL: keep */
 	const char *segment;		/* NULL: keep */
 	const char *source;			/* move, crm:<table>, backfill, scoring, sla */
+	bool		soft;			/* violations are recorded, not raised */
+	bool		side_on_noop;	/* apply side columns when the move is a no-op */
 	bool		force_entry;	/* backfill: a new lead may enter anywhere */
 	bool		entry_only;		/* backfill: leave existing leads alone */
 	bool		has_amount;		/* amount holds a deal value (numeric) */
 	Datum		amount;
-} LfMoveRequest;
+	bool		has_fit;		/* fit holds a fit score (numeric), or NULL */
+	bool		fit_isnull;
+	Datum		fit;
+	const char *crm_table;		/* for recorded violations */
+	const char *crm_status;
+	const char *violation;		/* soft: a violation found before the core */
+	int			violation_code;
+	SubTransactionId subid;		/* buffered changes: subtransaction */
+} LfChange;
 
-typedef struct LfMoveResult
+/* what applying changes did */
+typedef struct LfApplyResult
 {
-	bool		moved;			/* an event was written */
-	bool		entered;		/* ... and it created the lead */
-	LfStage		from_stage;		/* LF_STAGE_INVALID for a new lead */
-	struct HeapTupleData *event;	/* the event row (SPI memory) */
+	int			nevents;		/* events written */
+	int			nviolations;	/* violations recorded (soft changes) */
+	int			nentered;		/* leads created */
+	struct HeapTupleData *event;	/* with want_event: the first event (SPI memory) */
 	struct TupleDescData *event_desc;
-	bool		violated;		/* soft mode: the agreement was broken */
-	int			sqlerrcode;
-	char	   *message;
-} LfMoveResult;
+} LfApplyResult;
 
-extern bool lf_move_lead(const LfMoveRequest *req, bool soft, LfMoveResult *res);
+extern void lf_apply_changes(LfChange *changes, int n, bool want_event,
+							 LfApplyResult *result);
+extern void lf_record_violation(const char *lead_key, const char *crm_table,
+								const char *crm_status, bool has_from, LfStage from,
+								bool has_to, LfStage to, TimestampTz at,
+								int sqlerrcode, const char *message);
+
+/* changes buffered by the CRM row trigger until its statement ends */
+extern void lf_buffer_add(const LfChange *change);
+extern void lf_buffer_flush(void);
+extern bool lf_buffer_pending(void);
+extern void lf_buffer_xact_end(bool commit);
+extern void lf_buffer_subxact_abort(SubTransactionId subid);
+
 extern void lf_insert_deal(const char *lead_key, Datum amount,
 						   TimestampTz won_at, bool existing);
 extern void lf_prepare_plans(void);

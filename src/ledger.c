@@ -1,24 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * ledger.c
- *	  The transition graph, the ledger and the one core path that moves a
- *	  lead: lf_move_lead(), behind both move() and the CRM trigger.
+ *	  The transition graph, the ledger, and the one core path that moves
+ *	  leads: lf_apply_changes(), behind move(), the CRM trigger and backfill.
  *
- * The core path, for one lead:
- *	 1. lock the lead's row (SELECT ... FOR UPDATE), so that two sessions
- *		moving one lead are serialized and each validates against what the
- *		other committed; a new lead is inserted with ON CONFLICT DO NOTHING
- *		and, when another session won the race, locked and treated as an
- *		existing lead;
- *	 2. validate against the cached transition graph: allowed move,
- *		requires_reason, events in time order per lead;
- *	 3. append the event and update the lead in one statement (a writable
- *		CTE), including the first-reached *_at columns and the SLA clock;
- *	 4. after the move: record a deal (amount given on becoming customer)
- *		and route a new MQL without a team.
- * Callers must be connected to SPI.  With soft = true, a violation of the
- * agreement is returned to the caller instead of raised (the trigger's
- * on_invalid = record); other errors are always raised.
+ * The core applies an array of changes (moves and side-column updates of
+ * leads, in order) set-based, with a fixed number of statements whatever
+ * the array's length:
+ *	 1. lock the leads (SELECT ... FOR UPDATE in key order, so concurrent
+ *		batches cannot deadlock; a batch of 10 000 leads or more locks the
+ *		lead table against other writers instead);
+ *	 2. validate every change in C against the cached transition graph and
+ *		the state the previous changes left: allowed move, requires_reason,
+ *		events in time order per lead; the SLA due time of the new stage;
+ *	 3. insert the new leads (ON CONFLICT DO NOTHING: when another session
+ *		created one first, it is locked and the batch validated again);
+ *	 4. insert all events in batch order (one INSERT from arrays);
+ *	 5. write the new state of every touched lead (one UPDATE from arrays),
+ *		including the first-reached *_at columns;
+ *	 6. record deals, and route new MQLs that have no team.
+ * move() applies one change.  The CRM row trigger buffers its changes and
+ * the statement trigger applies them when the statement ends, which makes an
+ * UPDATE of many CRM rows cost a few statements instead of a few per row.
+ * Violations of soft changes (on_invalid = record) are recorded instead of
+ * raised, once validation is final.
  *
  * The transition graph is cached per backend as a 10 x 10 matrix (row 0 =
  * entry of a new lead) and rebuilt lazily after the relcache callback of
@@ -39,10 +44,16 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "access/xact.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/syscache.h"
@@ -142,14 +153,22 @@ lf_allowed_list(int from)
 /* ---- prepared plans ---- */
 
 static SPIPlanPtr lf_plan_lock = NULL;
-static SPIPlanPtr lf_plan_enter = NULL;
-static SPIPlanPtr lf_plan_move = NULL;
+static SPIPlanPtr lf_plan_read = NULL;
+
+/* batches with at least this many leads lock the lead table, not rows */
+#define LF_TABLE_LOCK_KEYS 10000
+static SPIPlanPtr lf_plan_insert = NULL;
+static SPIPlanPtr lf_plan_events = NULL;
+static SPIPlanPtr lf_plan_events_ret = NULL;
+static SPIPlanPtr lf_plan_update = NULL;
 static SPIPlanPtr lf_plan_deal = NULL;
+static SPIPlanPtr lf_plan_violation = NULL;
 static Oid	lf_plans_relid = InvalidOid;	/* lead table the plans were made for */
 static bool lf_plans_valid = false;
 static bool lf_plans_registered = false;
 static Oid	lf_owner = InvalidOid;
 static Oid	lf_stage_typid = InvalidOid;
+static Oid	lf_stage_arrayid = InvalidOid;
 
 static void
 lf_plans_reset(void)
@@ -210,9 +229,19 @@ lf_free_plan(SPIPlanPtr *plan)
 	*plan = NULL;
 }
 
-#define LF_LEAD_COLS_AT \
-	"prospect_at, mql_at, sal_at, sql_at, opportunity_at, customer_at, " \
-	"last_recycled_at, disqualified_at, lost_at"
+/* parameters of the final UPDATE of the lead table, all arrays */
+enum
+{
+	U_KEY, U_MOVED, U_STAGE, U_ENTERED, U_OWNER, U_TEAM, U_CAMPAIGN, U_SEGMENT,
+	U_DUE, U_PROSPECT, U_MQL, U_SAL, U_SQL, U_OPP, U_CUSTOMER, U_RECYCLED,
+	U_DISQ, U_LOST, U_RECYCLED_INC, U_EXISTING, U_HAS_FIT, U_FIT, U_NPARAMS
+};
+
+/* parameters of the event INSERT, all arrays */
+enum
+{
+	E_KEY, E_FROM, E_TO, E_AT, E_ACTOR, E_TEAM, E_REASON, E_SOURCE, E_NPARAMS
+};
 
 void
 lf_prepare_plans(void)
@@ -221,10 +250,8 @@ lf_prepare_plans(void)
 	Oid			relid;
 	HeapTuple	tup;
 	Oid			st;
-	Oid			t_lock[1];
-	Oid			t_enter[20];
-	Oid			t_move[22];
-	Oid			t_deal[4];
+	Oid			sta;
+	Oid			t[U_NPARAMS];
 	int			i;
 
 	if (lf_plans_valid)
@@ -241,6 +268,7 @@ lf_prepare_plans(void)
 						 CStringGetDatum("stage"), ObjectIdGetDatum(nsp));
 	if (!OidIsValid(st))
 		elog(ERROR, "type lead_funnel.stage does not exist");
+	sta = get_array_type(st);
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
@@ -248,87 +276,122 @@ lf_prepare_plans(void)
 	ReleaseSysCache(tup);
 
 	lf_free_plan(&lf_plan_lock);
-	lf_free_plan(&lf_plan_enter);
-	lf_free_plan(&lf_plan_move);
+	lf_free_plan(&lf_plan_read);
+	lf_free_plan(&lf_plan_insert);
+	lf_free_plan(&lf_plan_events);
+	lf_free_plan(&lf_plan_events_ret);
+	lf_free_plan(&lf_plan_update);
 	lf_free_plan(&lf_plan_deal);
+	lf_free_plan(&lf_plan_violation);
 	lf_stage_typid = st;
+	lf_stage_arrayid = sta;
 
-	t_lock[0] = TEXTOID;
+	/* lock the leads of a batch, in key order (no deadlocks between batches) */
+	t[0] = TEXTARRAYOID;
 	lf_plan_lock = lf_prepare(
-		"SELECT stage, stage_entered_at, team, customer_at IS NOT NULL "
-		"FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-		1, t_lock);
+		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL"
+		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)"
+		" ORDER BY lead_key FOR UPDATE",
+		1, t);
+	lf_plan_read = lf_prepare(
+		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL"
+		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)",
+		1, t);
 
-	/*
-	 * Entry of a new lead.  $1 key, $2 stage, $3 at, $4 actor, $5 team,
-	 * $6 reason, $7 source, $8 owner, $9 campaign, $10 segment, $11 sla due,
-	 * $12..$20 the first-reached columns.  Returns no row when another
-	 * session inserted the lead first.
-	 */
-	t_enter[0] = TEXTOID;
-	t_enter[1] = st;
-	t_enter[2] = TIMESTAMPTZOID;
-	for (i = 3; i < 10; i++)
-		t_enter[i] = TEXTOID;
-	for (i = 10; i < 20; i++)
-		t_enter[i] = TIMESTAMPTZOID;
-	lf_plan_enter = lf_prepare(
-		"WITH l AS ("
-		" INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, owner, team,"
-		"  campaign, segment, created_at, sla_due_at, recycled_count, " LF_LEAD_COLS_AT ")"
-		" VALUES ($1, $2, $3, $8, $5, $9, $10, $3, $11,"
-		"  CASE WHEN $18 IS NULL THEN 0 ELSE 1 END,"
-		"  $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key)"
-		"INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at,"
-		" actor, team, reason, source)"
-		" SELECT l.lead_key, NULL, $2, $3, $4, $5, $6, $7 FROM l RETURNING *",
-		20, t_enter);
+	/* new leads, at their entry; the final UPDATE sets the rest */
+	t[0] = TEXTARRAYOID;
+	t[1] = sta;
+	t[2] = TIMESTAMPTZARRAYOID;
+	lf_plan_insert = lf_prepare(
+		"INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at)"
+		" SELECT u.k, u.s, u.t, u.t FROM (SELECT pg_catalog.unnest($1) AS k,"
+		"  pg_catalog.unnest($2) AS s, pg_catalog.unnest($3) AS t) AS u"
+		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key",
+		3, t);
 
-	/*
-	 * Move of an existing lead.  $1 key, $2 from, $3 to, $4 at, $5 actor,
-	 * $6 team (new or current), $7 reason, $8 source, $9 owner, $10 campaign,
-	 * $11 segment, $12 sla due, $13..$21 first-reached columns, $22 whether
-	 * the lead comes back as an existing customer.
-	 */
-	t_move[0] = TEXTOID;
-	t_move[1] = st;
-	t_move[2] = st;
-	t_move[3] = TIMESTAMPTZOID;
-	for (i = 4; i < 11; i++)
-		t_move[i] = TEXTOID;
-	for (i = 11; i < 21; i++)
-		t_move[i] = TIMESTAMPTZOID;
-	t_move[21] = BOOLOID;
-	lf_plan_move = lf_prepare(
-		"WITH e AS ("
-		" INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at,"
-		"  actor, team, reason, source)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *),"
-		" u AS (UPDATE lead_funnel.lead SET stage = $3, stage_entered_at = $4,"
-		"  team = $6, owner = COALESCE($9, owner), campaign = COALESCE($10, campaign),"
-		"  segment = COALESCE($11, segment), sla_due_at = $12,"
-		"  prospect_at = COALESCE(prospect_at, $13), mql_at = COALESCE(mql_at, $14),"
-		"  sal_at = COALESCE(sal_at, $15), sql_at = COALESCE(sql_at, $16),"
-		"  opportunity_at = COALESCE(opportunity_at, $17),"
-		"  customer_at = COALESCE(customer_at, $18),"
-		"  last_recycled_at = COALESCE($19, last_recycled_at),"
-		"  recycled_count = recycled_count OPERATOR(pg_catalog.+) CASE WHEN $19 IS NULL THEN 0 ELSE 1 END,"
-		"  disqualified_at = COALESCE(disqualified_at, $20),"
-		"  lost_at = COALESCE(lost_at, $21),"
-		"  is_existing_customer = is_existing_customer OR $22"
-		"  WHERE lead_key OPERATOR(pg_catalog.=) $1)"
-		"SELECT * FROM e",
-		22, t_move);
+	/* events, in the order of the batch */
+	t[E_KEY] = TEXTARRAYOID;
+	t[E_FROM] = sta;
+	t[E_TO] = sta;
+	t[E_AT] = TIMESTAMPTZARRAYOID;
+	t[E_ACTOR] = TEXTARRAYOID;
+	t[E_TEAM] = TEXTARRAYOID;
+	t[E_REASON] = TEXTARRAYOID;
+	t[E_SOURCE] = TEXTARRAYOID;
+#define LF_EVENTS_SQL \
+		"INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at," \
+		" actor, team, reason, source)" \
+		" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)," \
+		"  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)," \
+		"  pg_catalog.unnest($7), pg_catalog.unnest($8)"
+	lf_plan_events = lf_prepare(LF_EVENTS_SQL, E_NPARAMS, t);
+	lf_plan_events_ret = lf_prepare(LF_EVENTS_SQL " RETURNING *", E_NPARAMS, t);
 
-	t_deal[0] = TEXTOID;
-	t_deal[1] = NUMERICOID;
-	t_deal[2] = TIMESTAMPTZOID;
-	t_deal[3] = BOOLOID;
+	/* the new state of every lead the batch touched, in one statement */
+	t[U_KEY] = TEXTARRAYOID;
+	t[U_MOVED] = BOOLARRAYOID;
+	t[U_STAGE] = sta;
+	t[U_ENTERED] = TIMESTAMPTZARRAYOID;
+	for (i = U_OWNER; i <= U_SEGMENT; i++)
+		t[i] = TEXTARRAYOID;
+	for (i = U_DUE; i <= U_LOST; i++)
+		t[i] = TIMESTAMPTZARRAYOID;
+	t[U_RECYCLED_INC] = INT4ARRAYOID;
+	t[U_EXISTING] = BOOLARRAYOID;
+	t[U_HAS_FIT] = BOOLARRAYOID;
+	t[U_FIT] = NUMERICARRAYOID;
+	lf_plan_update = lf_prepare(
+		"UPDATE lead_funnel.lead AS l SET"
+		" stage = CASE WHEN u.moved THEN u.stage ELSE l.stage END,"
+		" stage_entered_at = CASE WHEN u.moved THEN u.entered ELSE l.stage_entered_at END,"
+		" sla_due_at = CASE WHEN u.moved THEN u.due ELSE l.sla_due_at END,"
+		" owner = COALESCE(u.owner, l.owner), team = COALESCE(u.team, l.team),"
+		" campaign = COALESCE(u.campaign, l.campaign), segment = COALESCE(u.segment, l.segment),"
+		" prospect_at = COALESCE(l.prospect_at, u.prospect_at), mql_at = COALESCE(l.mql_at, u.mql_at),"
+		" sal_at = COALESCE(l.sal_at, u.sal_at), sql_at = COALESCE(l.sql_at, u.sql_at),"
+		" opportunity_at = COALESCE(l.opportunity_at, u.opp_at),"
+		" customer_at = COALESCE(l.customer_at, u.customer_at),"
+		" last_recycled_at = COALESCE(u.recycled_at, l.last_recycled_at),"
+		" disqualified_at = COALESCE(l.disqualified_at, u.disq_at),"
+		" lost_at = COALESCE(l.lost_at, u.lost_at),"
+		" recycled_count = l.recycled_count OPERATOR(pg_catalog.+) u.recycled_inc,"
+		" is_existing_customer = l.is_existing_customer OR u.existing,"
+		" fit_score = CASE WHEN u.has_fit THEN u.fit ELSE l.fit_score END"
+		" FROM (SELECT pg_catalog.unnest($1) AS k, pg_catalog.unnest($2) AS moved,"
+		"  pg_catalog.unnest($3) AS stage, pg_catalog.unnest($4) AS entered,"
+		"  pg_catalog.unnest($5) AS owner, pg_catalog.unnest($6) AS team,"
+		"  pg_catalog.unnest($7) AS campaign, pg_catalog.unnest($8) AS segment,"
+		"  pg_catalog.unnest($9) AS due, pg_catalog.unnest($10) AS prospect_at,"
+		"  pg_catalog.unnest($11) AS mql_at, pg_catalog.unnest($12) AS sal_at,"
+		"  pg_catalog.unnest($13) AS sql_at, pg_catalog.unnest($14) AS opp_at,"
+		"  pg_catalog.unnest($15) AS customer_at, pg_catalog.unnest($16) AS recycled_at,"
+		"  pg_catalog.unnest($17) AS disq_at, pg_catalog.unnest($18) AS lost_at,"
+		"  pg_catalog.unnest($19) AS recycled_inc, pg_catalog.unnest($20) AS existing,"
+		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit) AS u"
+		" WHERE l.lead_key OPERATOR(pg_catalog.=) u.k",
+		U_NPARAMS, t);
+
+	t[0] = TEXTOID;
+	t[1] = NUMERICOID;
+	t[2] = TIMESTAMPTZOID;
+	t[3] = BOOLOID;
 	lf_plan_deal = lf_prepare(
 		"INSERT INTO lead_funnel.deal (lead_key, amount, won_at, is_existing_customer)"
 		" VALUES ($1, $2, $3, $4) RETURNING *",
-		4, t_deal);
+		4, t);
+
+	t[0] = TEXTOID;
+	t[1] = TEXTOID;
+	t[2] = TEXTOID;
+	t[3] = st;
+	t[4] = st;
+	t[5] = TIMESTAMPTZOID;
+	t[6] = TEXTOID;
+	t[7] = TEXTOID;
+	lf_plan_violation = lf_prepare(
+		"INSERT INTO lead_funnel.violation (lead_key, crm_table, crm_status, from_stage,"
+		" to_stage, occurred_at, sqlstate, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, t);
 
 	lf_plans_relid = relid;
 	lf_plans_valid = true;
@@ -359,21 +422,67 @@ lf_exec(SPIPlanPtr plan, Datum *values, const char *nulls, long count)
 	return ret;
 }
 
-/* ---- the core path ---- */
+/* ---- the core path: applying a batch of changes ---- */
 
-static void
-lf_violation(LfMoveResult *res, bool soft, int sqlerrcode, char *message,
-			 char *detail, char *hint)
+/* state of one lead while a batch is validated */
+typedef struct LfLead
 {
-	if (!soft)
-		ereport(ERROR,
-				(errcode(sqlerrcode),
-				 errmsg_internal("%s", message),
-				 detail ? errdetail_internal("%s", detail) : 0,
-				 hint ? errhint("%s", hint) : 0));
-	res->violated = true;
-	res->sqlerrcode = sqlerrcode;
-	res->message = message;
+	const char *key;			/* hash key (points into a change) */
+	/* as found in the table (after locking), or as we inserted it */
+	bool		init_exists;
+	LfStage		init_stage;
+	TimestampTz init_entered;
+	char	   *init_team;
+	bool		init_was_customer;
+	bool		inserted;		/* we inserted its row in this batch */
+	/* working state */
+	bool		exists;
+	LfStage		stage;
+	TimestampTz entered;
+	char	   *team;
+	bool		was_customer;
+	bool		needs_insert;	/* new lead not yet in the table */
+	LfStage		entry_stage;
+	TimestampTz entry_at;
+	/* accumulated for the final UPDATE */
+	bool		dirty;
+	bool		moved;
+	const char *owner;
+	const char *campaign;
+	const char *segment;
+	bool		team_set;
+	bool		has_due;
+	TimestampTz due;
+	bool		first_set[LF_STAGE_COUNT];
+	TimestampTz first_at[LF_STAGE_COUNT];
+	int			recycled_inc;
+	bool		existing;
+	bool		has_fit;
+	bool		fit_isnull;
+	Datum		fit;
+	bool		route;			/* route after the update */
+} LfLead;
+
+typedef struct LfDeal
+{
+	const char *key;
+	Datum		amount;
+	TimestampTz at;
+	bool		existing;
+} LfDeal;
+
+static uint32
+lf_key_hash(const void *key, Size keysize)
+{
+	const char *k = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) k, strlen(k));
+}
+
+static int
+lf_key_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
 }
 
 static inline Datum
@@ -381,24 +490,6 @@ lf_text_or_null(const char *s, char *null)
 {
 	*null = s ? ' ' : 'n';
 	return s ? CStringGetTextDatum(s) : (Datum) 0;
-}
-
-/* the first-reached column values for a move to "to" at "at" */
-static void
-lf_first_reached(LfStage to, TimestampTz at, Datum *values, char *nulls)
-{
-	static const LfStage order[9] = {
-		LF_STAGE_PROSPECT, LF_STAGE_MQL, LF_STAGE_SAL, LF_STAGE_SQL,
-		LF_STAGE_OPPORTUNITY, LF_STAGE_CUSTOMER, LF_STAGE_RECYCLED,
-		LF_STAGE_DISQUALIFIED, LF_STAGE_LOST
-	};
-	int			i;
-
-	for (i = 0; i < 9; i++)
-	{
-		values[i] = TimestampTzGetDatum(at);
-		nulls[i] = (order[i] == to) ? ' ' : 'n';
-	}
 }
 
 static bool
@@ -412,193 +503,587 @@ lf_blank(const char *s)
 	return true;
 }
 
-/*
- * Move one lead.  Returns true when an event was written (res->event holds
- * it, in the SPI procedure's memory), false for a no-op or (soft mode) a
- * violation, described in res.
- */
-bool
-lf_move_lead(const LfMoveRequest *req, bool soft, LfMoveResult *res)
+/* a violation of a soft change, recorded once validation is final */
+typedef struct LfSoftViolation
 {
-	Datum		values[22];
-	char		nulls[22];
+	LfChange   *change;
+	bool		has_from;
 	LfStage		from;
-	TimestampTz entered;
-	char	   *cur_team = NULL;
-	bool		was_customer;
-	TimestampTz due;
-	bool		has_due;
-	const char *team;
-	int			attempt;
-	LfStage		to = req->to_stage;
+	bool		has_to;
+	int			sqlerrcode;
+	char	   *message;
+} LfSoftViolation;
 
-	memset(res, 0, sizeof(*res));
-	if (req->lead_key == NULL)
+/* a violation: raised, or (soft) kept for recording */
+static void
+lf_violation(LfChange *c, LfLead *l, int sqlerrcode, char *message, char *hint,
+			 List **soft)
+{
+	LfSoftViolation *v;
+
+	if (!c->soft)
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("lead key must not be null")));
-	if (!lf_stage_is_valid(to))
-		elog(ERROR, "invalid stage code %d", (int) to);
+				(errcode(sqlerrcode),
+				 errmsg_internal("%s", message),
+				 hint ? errhint("%s", hint) : 0));
+	v = palloc(sizeof(LfSoftViolation));
+	v->change = c;
+	v->has_from = l->exists;
+	v->from = l->stage;
+	v->has_to = c->has_move;
+	v->sqlerrcode = sqlerrcode;
+	v->message = message;
+	*soft = lappend(*soft, v);
+}
 
+/* reset the working state of every lead to what the table holds */
+static void
+lf_reset_states(HTAB *leads)
+{
+	HASH_SEQ_STATUS st;
+	LfLead	   *l;
+
+	hash_seq_init(&st, leads);
+	while ((l = hash_seq_search(&st)) != NULL)
+	{
+		const char *key = l->key;
+		LfLead		save = *l;
+
+		memset(l, 0, sizeof(*l));
+		l->key = key;
+		l->init_exists = save.init_exists;
+		l->init_stage = save.init_stage;
+		l->init_entered = save.init_entered;
+		l->init_team = save.init_team;
+		l->init_was_customer = save.init_was_customer;
+		l->inserted = save.inserted;
+		l->exists = save.init_exists;
+		l->stage = save.init_stage;
+		l->entered = save.init_entered;
+		l->team = save.init_team;
+		l->was_customer = save.init_was_customer;
+	}
+}
+
+/* side columns of a change */
+static void
+lf_apply_side(LfChange *c, LfLead *l)
+{
+	if (c->owner)
+		l->owner = c->owner, l->dirty = true;
+	if (c->campaign)
+		l->campaign = c->campaign, l->dirty = true;
+	if (c->segment)
+		l->segment = c->segment, l->dirty = true;
+	if (c->team)
+	{
+		l->team = (char *) c->team;
+		l->team_set = true;
+		l->dirty = true;
+	}
+	if (c->has_fit)
+	{
+		l->has_fit = true;
+		l->fit_isnull = c->fit_isnull;
+		l->fit = c->fit;
+		l->dirty = true;
+	}
+}
+
+/*
+ * Validate the batch in order against the working states, collecting the
+ * events to write.  Raises (hard changes) or records (soft changes) every
+ * violation.  Deterministic given the initial states.
+ */
+static void
+lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *event_from,
+			char **event_team, int *nevents, List **deals, List **soft)
+{
+	int			i;
+
+	*nevents = 0;
+	*deals = NIL;
+	for (i = 0; i < n; i++)
+	{
+		LfChange   *c = &changes[i];
+		LfLead	   *l = hash_search(leads, &c->lead_key, HASH_FIND, NULL);
+		LfStage		to = c->to_stage;
+		LfStage		from;
+
+		Assert(l != NULL);
+		if (c->violation)
+		{
+			/* found by the caller (an unmapped CRM status) */
+			lf_violation(c, l, c->violation_code, (char *) c->violation, NULL, soft);
+			continue;
+		}
+		if (!c->has_move)
+		{
+			if (l->exists)
+				lf_apply_side(c, l);
+			continue;
+		}
+		if (!l->exists)
+		{
+			if (!c->force_entry && lf_graph[0][to] == LF_T_NONE)
+			{
+				char	   *allowed = lf_allowed_list(0);
+
+				lf_violation(c, l, ERRCODE_LF_INVALID_TRANSITION,
+							 psprintf("lead \"%s\" cannot enter the funnel at stage \"%s\"",
+									  c->lead_key, lf_stage_name(to)),
+							 allowed ? psprintf("New leads may enter at %s.", allowed)
+							 : pstrdup("The transition graph allows no entry: add rows with from_stage NULL to lead_funnel.transition."),
+							 soft);
+				continue;
+			}
+			if (!c->force_entry && lf_graph[0][to] == LF_T_REASON && lf_blank(c->reason))
+			{
+				lf_violation(c, l, ERRCODE_LF_REASON_REQUIRED,
+							 psprintf("lead \"%s\" cannot enter the funnel at stage \"%s\" without a reason",
+									  c->lead_key, lf_stage_name(to)),
+							 pstrdup("The transition requires a reason: pass one."), soft);
+				continue;
+			}
+			from = LF_STAGE_INVALID;
+			l->exists = true;
+			if (!l->inserted)
+			{
+				l->needs_insert = true;
+				l->entry_stage = to;
+				l->entry_at = c->occurred_at;
+			}
+		}
+		else
+		{
+			from = l->stage;
+			if (c->entry_only)
+				continue;		/* backfill leaves existing leads alone */
+			if (from == to)
+			{
+				if (c->side_on_noop)
+					lf_apply_side(c, l);
+				continue;		/* already there: a no-op */
+			}
+			if (lf_graph[from][to] == LF_T_NONE)
+			{
+				char	   *allowed = lf_allowed_list(from);
+
+				lf_violation(c, l, ERRCODE_LF_INVALID_TRANSITION,
+							 psprintf("lead \"%s\" cannot move from stage \"%s\" to stage \"%s\"",
+									  c->lead_key, lf_stage_name(from), lf_stage_name(to)),
+							 allowed ? psprintf("Allowed next stages from \"%s\": %s.",
+												lf_stage_name(from), allowed)
+							 : psprintf("No transition leaves stage \"%s\".", lf_stage_name(from)),
+							 soft);
+				continue;
+			}
+			if (lf_graph[from][to] == LF_T_REASON && lf_blank(c->reason))
+			{
+				lf_violation(c, l, ERRCODE_LF_REASON_REQUIRED,
+							 psprintf("moving lead \"%s\" from stage \"%s\" to stage \"%s\" requires a reason",
+									  c->lead_key, lf_stage_name(from), lf_stage_name(to)),
+							 pstrdup("The agreement asks for a reason when a lead is sent back or discarded."),
+							 soft);
+				continue;
+			}
+			if (c->occurred_at < l->entered)
+			{
+				lf_violation(c, l, ERRCODE_LF_OUT_OF_ORDER,
+							 psprintf("move of lead \"%s\" at %s is earlier than its last event at %s",
+									  c->lead_key,
+									  pstrdup(timestamptz_to_str(c->occurred_at)),
+									  pstrdup(timestamptz_to_str(l->entered))),
+							 pstrdup("Apply a lead's events in time order; sort history before importing it."),
+							 soft);
+				continue;
+			}
+		}
+
+		/* the move is valid */
+		lf_apply_side(c, l);
+		if (to == LF_STAGE_CUSTOMER && c->has_amount)
+		{
+			LfDeal	   *d = palloc(sizeof(LfDeal));
+
+			d->key = c->lead_key;
+			d->amount = c->amount;
+			d->at = c->occurred_at;
+			d->existing = l->was_customer;
+			*deals = lappend(*deals, d);
+		}
+		if (from == LF_STAGE_CUSTOMER && to == LF_STAGE_OPPORTUNITY)
+			l->existing = true;
+		if (to == LF_STAGE_CUSTOMER)
+			l->was_customer = true;
+		if (to == LF_STAGE_RECYCLED)
+			l->recycled_inc++;
+		if (!l->first_set[to] || to == LF_STAGE_RECYCLED)
+		{
+			/* recycled keeps the last time, the others the first */
+			l->first_set[to] = true;
+			l->first_at[to] = c->occurred_at;
+		}
+		l->stage = to;
+		l->entered = c->occurred_at;
+		l->moved = true;
+		l->dirty = true;
+		l->has_due = lf_sla_due(to, c->occurred_at, &l->due);
+		l->route = (to == LF_STAGE_MQL && l->team == NULL);
+
+		event_idx[*nevents] = i;
+		event_from[*nevents] = from;
+		event_team[*nevents] = l->team;
+		(*nevents)++;
+	}
+}
+
+/* array builders */
+typedef struct LfArr
+{
+	ArrayBuildState *st;
+	Oid			elemtype;
+} LfArr;
+
+static inline void
+lf_arr_init(LfArr *a, Oid elemtype)
+{
+	a->st = initArrayResult(elemtype, CurrentMemoryContext, false);
+	a->elemtype = elemtype;
+}
+
+static inline void
+lf_arr_add(LfArr *a, Datum d, bool isnull)
+{
+	a->st = accumArrayResult(a->st, d, isnull, a->elemtype, CurrentMemoryContext);
+}
+
+static inline void
+lf_arr_text(LfArr *a, const char *s)
+{
+	lf_arr_add(a, s ? CStringGetTextDatum(s) : (Datum) 0, s == NULL);
+}
+
+static inline Datum
+lf_arr_done(LfArr *a)
+{
+	return makeArrayResult(a->st, CurrentMemoryContext);
+}
+
+/*
+ * Apply changes, in order, set-based: lock the leads, validate every change
+ * against the transition graph and the state it leaves for the next, then
+ * insert the new leads, the events (one statement) and the new state of
+ * every touched lead (one statement), deals, and route new MQLs.
+ * Callers are connected to SPI and run as the extension owner.
+ */
+void
+lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *result)
+{
+	HASHCTL		ctl;
+	HTAB	   *leads;
+	int			i;
+	int			nkeys = 0;
+	LfArr		keys;
+	int		   *event_idx;
+	LfStage    *event_from;
+	char	  **event_team;
+	int			nevents;
+	List	   *deals;
+	List	   *soft = NIL;
+	ListCell   *lc;
+	int			attempt;
+	Datum		v[U_NPARAMS];
+	HASH_SEQ_STATUS hs;
+	LfLead	   *l;
+	int			guc_nestlevel = 0;
+
+	memset(result, 0, sizeof(*result));
+	if (n == 0)
+		return;
 	lf_prepare_plans();
 	lf_graph_load();
 
+	/*
+	 * Large batches sort and hash their keys: give them memory for that
+	 * (restored when we are done, or by the abort of the transaction).
+	 */
+	if (n > 1000 && work_mem < 65536)
+	{
+		guc_nestlevel = NewGUCNestLevel();
+		(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(LfLead);
+	ctl.hash = lf_key_hash;
+	ctl.match = lf_key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	leads = hash_create("lead_funnel batch", Max(n, 16), &ctl,
+						HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+
+	lf_arr_init(&keys, TEXTOID);
+	for (i = 0; i < n; i++)
+	{
+		bool		found;
+
+		if (changes[i].lead_key == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("lead key must not be null")));
+		if (!lf_stage_is_valid(changes[i].to_stage) && changes[i].has_move)
+			elog(ERROR, "invalid stage code %d", (int) changes[i].to_stage);
+		l = hash_search(leads, &changes[i].lead_key, HASH_ENTER, &found);
+		if (!found)
+		{
+			memset(((char *) l) + sizeof(char *), 0, sizeof(LfLead) - sizeof(char *));
+			lf_arr_text(&keys, changes[i].lead_key);
+			nkeys++;
+		}
+	}
+
+	/*
+	 * 1. lock the leads that exist.  A large batch (a bulk UPDATE of a CRM
+	 * table) locks the lead table against other writers instead of locking
+	 * each row: cheaper, and other sessions' moves wait for the commit
+	 * just as they would for the row locks.
+	 */
+	v[0] = lf_arr_done(&keys);
+	if (nkeys >= LF_TABLE_LOCK_KEYS)
+	{
+		LockRelationOid(lf_plans_relid, ShareRowExclusiveLock);
+		lf_exec(lf_plan_read, v, NULL, 0);
+	}
+	else
+		lf_exec(lf_plan_lock, v, NULL, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *key = SPI_getvalue(tup, desc, 1);
+
+		l = hash_search(leads, &key, HASH_FIND, NULL);
+		if (l == NULL)
+			continue;
+		l->init_exists = true;
+		l->init_stage = DatumGetLfStage(SPI_getbinval(tup, desc, 2, &isnull));
+		l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+		l->init_team = SPI_getvalue(tup, desc, 4);
+		l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+
+	event_idx = palloc(sizeof(int) * n);
+	event_from = palloc(sizeof(LfStage) * n);
+	event_team = palloc(sizeof(char *) * n);
+
+	/*
+	 * 2. validate; 3. insert the new leads.  When another session inserted
+	 * one of them first, lock it and validate the whole batch again.
+	 */
 	for (attempt = 0;; attempt++)
 	{
-		bool		isnull;
+		LfArr		nk,
+					ns,
+					nt;
+		int			nnew = 0;
+		LfArr		conflicted;
+		int			nconflicts = 0;
 
-		values[0] = CStringGetTextDatum(req->lead_key);
-		lf_exec(lf_plan_lock, values, NULL, 1);
-		if (SPI_processed > 0)
+		lf_reset_states(leads);
+		soft = NIL;
+		lf_validate(changes, n, leads, event_idx, event_from, event_team,
+					&nevents, &deals, &soft);
+
+		lf_arr_init(&nk, TEXTOID);
+		lf_arr_init(&ns, lf_stage_typid);
+		lf_arr_init(&nt, TIMESTAMPTZOID);
+		hash_seq_init(&hs, leads);
+		while ((l = hash_seq_search(&hs)) != NULL)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-
-			from = DatumGetLfStage(SPI_getbinval(tup, desc, 1, &isnull));
-			entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
-			cur_team = SPI_getvalue(tup, desc, 3);
-			was_customer = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-			if (req->entry_only)
-			{
-				res->from_stage = from;
-				return false;	/* backfill: existing leads are left alone */
-			}
+			if (!l->needs_insert)
+				continue;
+			lf_arr_text(&nk, l->key);
+			lf_arr_add(&ns, LfStageGetDatum(l->entry_stage), false);
+			lf_arr_add(&nt, TimestampTzGetDatum(l->entry_at), false);
+			nnew++;
+		}
+		if (nnew == 0)
 			break;
-		}
-		if (attempt > 0)
-			elog(ERROR, "lead \"%s\" vanished while it was being moved", req->lead_key);
 
-		/* a new lead */
-		if (!req->force_entry && lf_graph[0][to] == LF_T_NONE)
+		v[0] = lf_arr_done(&nk);
+		v[1] = lf_arr_done(&ns);
+		v[2] = lf_arr_done(&nt);
+		lf_exec(lf_plan_insert, v, NULL, 0);
+		for (i = 0; i < SPI_processed; i++)
 		{
-			char	   *allowed = lf_allowed_list(0);
+			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
-			lf_violation(res, soft, ERRCODE_LF_INVALID_TRANSITION,
-						 psprintf("lead \"%s\" cannot enter the funnel at stage \"%s\"",
-								  req->lead_key, lf_stage_name(to)),
-						 NULL,
-						 allowed ? psprintf("New leads may enter at %s.", allowed)
-						 : pstrdup("The transition graph allows no entry: add rows with from_stage NULL to lead_funnel.transition."));
-			return false;
+			l = hash_search(leads, &key, HASH_FIND, NULL);
+			l->inserted = true;
+			l->needs_insert = false;
+			result->nentered++;
 		}
-		if (!req->force_entry && lf_graph[0][to] == LF_T_REASON && lf_blank(req->reason))
+		if (SPI_processed == nnew)
+			break;
+
+		/* lost a race: lock the leads others created and start over */
+		if (attempt > 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not create leads concurrently created by other sessions"),
+					 errhint("Retry the transaction.")));
+		lf_arr_init(&conflicted, TEXTOID);
+		hash_seq_init(&hs, leads);
+		while ((l = hash_seq_search(&hs)) != NULL)
 		{
-			lf_violation(res, soft, ERRCODE_LF_REASON_REQUIRED,
-						 psprintf("lead \"%s\" cannot enter the funnel at stage \"%s\" without a reason",
-								  req->lead_key, lf_stage_name(to)),
-						 NULL, pstrdup("The transition requires a reason: pass one."));
-			return false;
+			if (l->needs_insert)
+			{
+				lf_arr_text(&conflicted, l->key);
+				nconflicts++;
+			}
 		}
-
-		has_due = lf_sla_due(to, req->occurred_at, &due);
-		values[1] = LfStageGetDatum(to);
-		nulls[1] = ' ';
-		nulls[0] = ' ';
-		values[2] = TimestampTzGetDatum(req->occurred_at);
-		nulls[2] = ' ';
-		values[3] = lf_text_or_null(req->actor, &nulls[3]);
-		values[4] = lf_text_or_null(req->team, &nulls[4]);
-		values[5] = lf_text_or_null(req->reason, &nulls[5]);
-		values[6] = lf_text_or_null(req->source, &nulls[6]);
-		values[7] = lf_text_or_null(req->owner, &nulls[7]);
-		values[8] = lf_text_or_null(req->campaign, &nulls[8]);
-		values[9] = lf_text_or_null(req->segment, &nulls[9]);
-		values[10] = TimestampTzGetDatum(due);
-		nulls[10] = has_due ? ' ' : 'n';
-		lf_first_reached(to, req->occurred_at, values + 11, nulls + 11);
-		lf_exec(lf_plan_enter, values, nulls, 0);
-		if (SPI_processed == 1)
+		v[0] = lf_arr_done(&conflicted);
+		lf_exec(lf_plan_lock, v, NULL, 0);
+		for (i = 0; i < SPI_processed; i++)
 		{
-			res->moved = true;
-			res->entered = true;
-			res->event = SPI_tuptable->vals[0];
-			res->event_desc = SPI_tuptable->tupdesc;
-			from = LF_STAGE_INVALID;
-			was_customer = false;
-			team = req->team;
-			goto after_move;
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *key = SPI_getvalue(tup, desc, 1);
+
+			l = hash_search(leads, &key, HASH_FIND, NULL);
+			l->init_exists = true;
+			l->init_stage = DatumGetLfStage(SPI_getbinval(tup, desc, 2, &isnull));
+			l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+			l->init_team = SPI_getvalue(tup, desc, 4);
+			l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 		}
-		/* another session created the lead first: lock it and go on */
 	}
-
-	res->from_stage = from;
-	if (from == to)
-		return false;			/* already there: a no-op */
-
-	if (lf_graph[from][to] == LF_T_NONE)
+	result->nviolations = list_length(soft);
+	foreach(lc, soft)
 	{
-		char	   *allowed = lf_allowed_list(from);
+		LfSoftViolation *sv = lfirst(lc);
+		LfChange   *c = sv->change;
 
-		lf_violation(res, soft, ERRCODE_LF_INVALID_TRANSITION,
-					 psprintf("lead \"%s\" cannot move from stage \"%s\" to stage \"%s\"",
-							  req->lead_key, lf_stage_name(from), lf_stage_name(to)),
-					 NULL,
-					 allowed ? psprintf("Allowed next stages from \"%s\": %s.",
-										lf_stage_name(from), allowed)
-					 : psprintf("No transition leaves stage \"%s\".", lf_stage_name(from)));
-		return false;
+		lf_record_violation(c->lead_key, c->crm_table ? c->crm_table : "",
+							c->crm_status, sv->has_from, sv->from, sv->has_to,
+							c->to_stage, c->occurred_at, sv->sqlerrcode, sv->message);
 	}
-	if (lf_graph[from][to] == LF_T_REASON && lf_blank(req->reason))
+
+	/* 4. the events, in batch order */
+	if (nevents > 0)
 	{
-		lf_violation(res, soft, ERRCODE_LF_REASON_REQUIRED,
-					 psprintf("moving lead \"%s\" from stage \"%s\" to stage \"%s\" requires a reason",
-							  req->lead_key, lf_stage_name(from), lf_stage_name(to)),
-					 NULL,
-					 pstrdup("The agreement asks for a reason when a lead is sent back or discarded."));
-		return false;
+		LfArr		e[E_NPARAMS];
+		int			j;
+
+		lf_arr_init(&e[E_KEY], TEXTOID);
+		lf_arr_init(&e[E_FROM], lf_stage_typid);
+		lf_arr_init(&e[E_TO], lf_stage_typid);
+		lf_arr_init(&e[E_AT], TIMESTAMPTZOID);
+		for (j = E_ACTOR; j < E_NPARAMS; j++)
+			lf_arr_init(&e[j], TEXTOID);
+		for (i = 0; i < nevents; i++)
+		{
+			LfChange   *c = &changes[event_idx[i]];
+
+			lf_arr_text(&e[E_KEY], c->lead_key);
+			lf_arr_add(&e[E_FROM], LfStageGetDatum(event_from[i]),
+					   event_from[i] == LF_STAGE_INVALID);
+			lf_arr_add(&e[E_TO], LfStageGetDatum(c->to_stage), false);
+			lf_arr_add(&e[E_AT], TimestampTzGetDatum(c->occurred_at), false);
+			lf_arr_text(&e[E_ACTOR], c->actor);
+			lf_arr_text(&e[E_TEAM], event_team[i]);
+			lf_arr_text(&e[E_REASON], c->reason);
+			lf_arr_text(&e[E_SOURCE], c->source);
+		}
+		for (j = 0; j < E_NPARAMS; j++)
+			v[j] = lf_arr_done(&e[j]);
+		if (want_event)
+		{
+			lf_exec(lf_plan_events_ret, v, NULL, 0);
+			result->event = SPI_tuptable->vals[0];
+			result->event_desc = SPI_tuptable->tupdesc;
+		}
+		else
+			lf_exec(lf_plan_events, v, NULL, 0);
+		result->nevents = nevents;
 	}
-	if (req->occurred_at < entered)
+
+	/* 5. the new state of every lead the batch changed */
 	{
-		lf_violation(res, soft, ERRCODE_LF_OUT_OF_ORDER,
-					 psprintf("move of lead \"%s\" at %s is earlier than its last event at %s",
-							  req->lead_key,
-							  pstrdup(timestamptz_to_str(req->occurred_at)),
-							  pstrdup(timestamptz_to_str(entered))),
-					 NULL,
-					 pstrdup("Apply a lead's events in time order; sort history before importing it."));
-		return false;
+		LfArr		u[U_NPARAMS];
+		int			nupd = 0;
+		int			j;
+		static const LfStage first_cols[9] = {
+			LF_STAGE_PROSPECT, LF_STAGE_MQL, LF_STAGE_SAL, LF_STAGE_SQL,
+			LF_STAGE_OPPORTUNITY, LF_STAGE_CUSTOMER, LF_STAGE_RECYCLED,
+			LF_STAGE_DISQUALIFIED, LF_STAGE_LOST
+		};
+
+		lf_arr_init(&u[U_KEY], TEXTOID);
+		lf_arr_init(&u[U_MOVED], BOOLOID);
+		lf_arr_init(&u[U_STAGE], lf_stage_typid);
+		lf_arr_init(&u[U_ENTERED], TIMESTAMPTZOID);
+		for (j = U_OWNER; j <= U_SEGMENT; j++)
+			lf_arr_init(&u[j], TEXTOID);
+		for (j = U_DUE; j <= U_LOST; j++)
+			lf_arr_init(&u[j], TIMESTAMPTZOID);
+		lf_arr_init(&u[U_RECYCLED_INC], INT4OID);
+		lf_arr_init(&u[U_EXISTING], BOOLOID);
+		lf_arr_init(&u[U_HAS_FIT], BOOLOID);
+		lf_arr_init(&u[U_FIT], NUMERICOID);
+
+		hash_seq_init(&hs, leads);
+		while ((l = hash_seq_search(&hs)) != NULL)
+		{
+			if (!l->dirty)
+				continue;
+			lf_arr_text(&u[U_KEY], l->key);
+			lf_arr_add(&u[U_MOVED], BoolGetDatum(l->moved), false);
+			lf_arr_add(&u[U_STAGE], LfStageGetDatum(l->stage), !l->moved);
+			lf_arr_add(&u[U_ENTERED], TimestampTzGetDatum(l->entered), !l->moved);
+			lf_arr_text(&u[U_OWNER], l->owner);
+			lf_arr_text(&u[U_TEAM], l->team_set ? l->team : NULL);
+			lf_arr_text(&u[U_CAMPAIGN], l->campaign);
+			lf_arr_text(&u[U_SEGMENT], l->segment);
+			lf_arr_add(&u[U_DUE], TimestampTzGetDatum(l->due), !l->has_due);
+			for (j = 0; j < 9; j++)
+				lf_arr_add(&u[U_PROSPECT + j],
+						   TimestampTzGetDatum(l->first_at[first_cols[j]]),
+						   !l->first_set[first_cols[j]]);
+			lf_arr_add(&u[U_RECYCLED_INC], Int32GetDatum(l->recycled_inc), false);
+			lf_arr_add(&u[U_EXISTING], BoolGetDatum(l->existing), false);
+			lf_arr_add(&u[U_HAS_FIT], BoolGetDatum(l->has_fit), false);
+			lf_arr_add(&u[U_FIT], l->fit, !l->has_fit || l->fit_isnull);
+			nupd++;
+		}
+		if (nupd > 0)
+		{
+			for (j = 0; j < U_NPARAMS; j++)
+				v[j] = lf_arr_done(&u[j]);
+			lf_exec(lf_plan_update, v, NULL, 0);
+		}
 	}
 
-	team = req->team ? req->team : cur_team;
-	has_due = lf_sla_due(to, req->occurred_at, &due);
-	values[0] = CStringGetTextDatum(req->lead_key);
-	nulls[0] = ' ';
-	values[1] = LfStageGetDatum(from);
-	nulls[1] = ' ';
-	values[2] = LfStageGetDatum(to);
-	nulls[2] = ' ';
-	values[3] = TimestampTzGetDatum(req->occurred_at);
-	nulls[3] = ' ';
-	values[4] = lf_text_or_null(req->actor, &nulls[4]);
-	values[5] = lf_text_or_null(team, &nulls[5]);
-	values[6] = lf_text_or_null(req->reason, &nulls[6]);
-	values[7] = lf_text_or_null(req->source, &nulls[7]);
-	values[8] = lf_text_or_null(req->owner, &nulls[8]);
-	values[9] = lf_text_or_null(req->campaign, &nulls[9]);
-	values[10] = lf_text_or_null(req->segment, &nulls[10]);
-	values[11] = TimestampTzGetDatum(due);
-	nulls[11] = has_due ? ' ' : 'n';
-	lf_first_reached(to, req->occurred_at, values + 12, nulls + 12);
-	values[21] = BoolGetDatum(from == LF_STAGE_CUSTOMER && to == LF_STAGE_OPPORTUNITY);
-	nulls[21] = ' ';
-	lf_exec(lf_plan_move, values, nulls, 0);
-	if (SPI_processed != 1)
-		elog(ERROR, "move of lead \"%s\" wrote %d events", req->lead_key, (int) SPI_processed);
-	res->moved = true;
-	res->event = SPI_tuptable->vals[0];
-	res->event_desc = SPI_tuptable->tupdesc;
+	/* 6. deals, and routing of new MQLs without a team */
+	foreach(lc, deals)
+	{
+		LfDeal	   *d = lfirst(lc);
 
-after_move:
-	res->from_stage = from;
-
-	/* a deal, when the lead became customer with an amount */
-	if (to == LF_STAGE_CUSTOMER && req->has_amount)
-		lf_insert_deal(req->lead_key, req->amount, req->occurred_at, was_customer);
-
-	/* a new MQL without a team is routed */
-	if (to == LF_STAGE_MQL && team == NULL)
-		lf_route_after_move(req->lead_key);
-	return true;
+		lf_insert_deal(d->key, d->amount, d->at, d->existing);
+	}
+	hash_seq_init(&hs, leads);
+	while ((l = hash_seq_search(&hs)) != NULL)
+	{
+		if (l->route && l->stage == LF_STAGE_MQL && l->team == NULL)
+			lf_route_after_move(l->key);
+	}
+	/* the tuple of want_event must survive: it is in the SPI context */
+	hash_destroy(leads);
+	if (guc_nestlevel > 0)
+		AtEOXact_GUC(true, guc_nestlevel);
 }
 
 void
@@ -613,6 +1098,140 @@ lf_insert_deal(const char *lead_key, Datum amount, TimestampTz won_at,
 	values[2] = TimestampTzGetDatum(won_at);
 	values[3] = BoolGetDatum(existing);
 	lf_exec(lf_plan_deal, values, NULL, 0);
+}
+
+void
+lf_record_violation(const char *lead_key, const char *crm_table,
+					const char *crm_status, bool has_from, LfStage from,
+					bool has_to, LfStage to, TimestampTz at,
+					int sqlerrcode, const char *message)
+{
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	lf_prepare_plans();
+	values[0] = CStringGetTextDatum(lead_key);
+	values[1] = CStringGetTextDatum(crm_table);
+	values[2] = lf_text_or_null(crm_status, &nulls[2]);
+	values[3] = LfStageGetDatum(from);
+	nulls[3] = has_from ? ' ' : 'n';
+	values[4] = LfStageGetDatum(to);
+	nulls[4] = has_to ? ' ' : 'n';
+	values[5] = TimestampTzGetDatum(at);
+	values[6] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+	values[7] = CStringGetTextDatum(message);
+	lf_exec(lf_plan_violation, values, nulls, 0);
+}
+
+/* ---- the buffer of the CRM trigger ---- */
+
+/*
+ * The CRM row trigger appends its changes here; the statement trigger of
+ * the same table applies them when the statement ends.  The buffer lives in
+ * the transaction's memory; a subtransaction that aborts drops what it
+ * added, and a commit with changes still buffered (the statement trigger was
+ * disabled) fails rather than lose them.
+ */
+static MemoryContext lf_buf_cxt = NULL;
+static LfChange *lf_buf = NULL;
+static int	lf_buf_n = 0;
+static int	lf_buf_cap = 0;
+
+static char *
+lf_buf_strdup(const char *s)
+{
+	return s ? MemoryContextStrdup(lf_buf_cxt, s) : NULL;
+}
+
+void
+lf_buffer_add(const LfChange *change)
+{
+	LfChange   *c;
+	MemoryContext old;
+
+	if (lf_buf_cxt == NULL)
+	{
+		lf_buf_cxt = AllocSetContextCreate(TopTransactionContext,
+										   "lead_funnel change buffer",
+										   ALLOCSET_DEFAULT_SIZES);
+		lf_buf_cap = 1024;
+		lf_buf = MemoryContextAlloc(lf_buf_cxt, sizeof(LfChange) * lf_buf_cap);
+		lf_buf_n = 0;
+	}
+	if (lf_buf_n >= lf_buf_cap)
+	{
+		lf_buf_cap *= 2;
+		lf_buf = repalloc_huge(lf_buf, sizeof(LfChange) * lf_buf_cap);
+	}
+	old = MemoryContextSwitchTo(lf_buf_cxt);
+	c = &lf_buf[lf_buf_n];
+	*c = *change;
+	c->lead_key = lf_buf_strdup(change->lead_key);
+	c->reason = lf_buf_strdup(change->reason);
+	c->actor = lf_buf_strdup(change->actor);
+	c->team = lf_buf_strdup(change->team);
+	c->campaign = lf_buf_strdup(change->campaign);
+	c->owner = lf_buf_strdup(change->owner);
+	c->segment = lf_buf_strdup(change->segment);
+	c->source = lf_buf_strdup(change->source);
+	c->crm_table = lf_buf_strdup(change->crm_table);
+	c->crm_status = lf_buf_strdup(change->crm_status);
+	c->violation = lf_buf_strdup(change->violation);
+	if (change->has_amount)
+		c->amount = PointerGetDatum(DatumGetNumericCopy(change->amount));
+	if (change->has_fit && !change->fit_isnull)
+		c->fit = PointerGetDatum(DatumGetNumericCopy(change->fit));
+	c->subid = GetCurrentSubTransactionId();
+	MemoryContextSwitchTo(old);
+	lf_buf_n++;
+}
+
+bool
+lf_buffer_pending(void)
+{
+	return lf_buf_n > 0;
+}
+
+/* apply what is buffered; the caller is connected to SPI as the owner */
+void
+lf_buffer_flush(void)
+{
+	LfApplyResult res;
+	int			n = lf_buf_n;
+
+	if (n == 0)
+		return;
+	/* taken out first: an error leaves nothing to apply twice */
+	lf_buf_n = 0;
+	lf_apply_changes(lf_buf, n, false, &res);
+	if (lf_buf_cxt)
+		MemoryContextReset(lf_buf_cxt);
+	lf_buf_cxt = NULL;
+	lf_buf = NULL;
+	lf_buf_cap = 0;
+}
+
+void
+lf_buffer_xact_end(bool commit)
+{
+	if (commit && lf_buf_n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("status changes of attached CRM tables were not recorded"),
+				 errdetail("%d changes are still buffered at commit.", lf_buf_n),
+				 errhint("The statement trigger \"lead_funnel_flush\" of an attached table is missing or disabled: detach and attach the table again.")));
+	/* the memory goes with TopTransactionContext */
+	lf_buf_cxt = NULL;
+	lf_buf = NULL;
+	lf_buf_n = 0;
+	lf_buf_cap = 0;
+}
+
+void
+lf_buffer_subxact_abort(SubTransactionId subid)
+{
+	while (lf_buf_n > 0 && lf_buf[lf_buf_n - 1].subid >= subid)
+		lf_buf_n--;
 }
 
 /* ---- SQL-callable functions ---- */
@@ -633,12 +1252,11 @@ PG_FUNCTION_INFO_V1(lf_move);
 Datum
 lf_move(PG_FUNCTION_ARGS)
 {
-	LfMoveRequest req;
-	LfMoveResult res;
+	LfChange	c;
+	LfApplyResult res;
 	Datum		result = (Datum) 0;
-	bool		moved;
 
-	memset(&req, 0, sizeof(req));
+	memset(&c, 0, sizeof(c));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -651,33 +1269,34 @@ lf_move(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("occurred_at must not be null")));
-	req.lead_key = lf_text_arg(fcinfo, 0);
-	if (req.lead_key[0] == '\0')
+	c.lead_key = lf_text_arg(fcinfo, 0);
+	if (c.lead_key[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lead key must not be empty")));
-	req.to_stage = PG_GETARG_LFSTAGE(1);
-	req.reason = lf_text_arg(fcinfo, 2);
-	req.actor = lf_text_arg(fcinfo, 3);
-	req.occurred_at = PG_GETARG_TIMESTAMPTZ(4);
-	if (TIMESTAMP_NOT_FINITE(req.occurred_at))
+	c.has_move = true;
+	c.to_stage = PG_GETARG_LFSTAGE(1);
+	c.reason = lf_text_arg(fcinfo, 2);
+	c.actor = lf_text_arg(fcinfo, 3);
+	c.occurred_at = PG_GETARG_TIMESTAMPTZ(4);
+	if (TIMESTAMP_NOT_FINITE(c.occurred_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("occurred_at must be finite")));
-	req.team = lf_text_arg(fcinfo, 5);
-	req.campaign = lf_text_arg(fcinfo, 6);
-	req.source = "move";
-	if (req.team)
-		lf_check_team(req.team);
+	c.team = lf_text_arg(fcinfo, 5);
+	c.campaign = lf_text_arg(fcinfo, 6);
+	c.source = "move";
+	if (c.team)
+		lf_check_team(c.team);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	moved = lf_move_lead(&req, false, &res);
-	if (moved)
+	lf_apply_changes(&c, 1, true, &res);
+	if (res.nevents > 0)
 		result = PointerGetDatum(SPI_returntuple(res.event, res.event_desc));
 	SPI_finish();
 
-	if (!moved)
+	if (res.nevents == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
 }

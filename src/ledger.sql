@@ -40,7 +40,7 @@ CREATE TRIGGER transition_changed
 -- event_id order is time order because moves of one lead are serialized.
 CREATE TABLE @extschema@.stage_event (
   event_id    bigint GENERATED ALWAYS AS IDENTITY,
-  lead_key    text NOT NULL,
+  lead_key    text COLLATE "C" NOT NULL,
   from_stage  @extschema@.stage,
   to_stage    @extschema@.stage NOT NULL,
   occurred_at timestamptz NOT NULL,
@@ -61,12 +61,11 @@ COMMENT ON COLUMN @extschema@.stage_event.actor IS 'who moved the lead (a user, 
 COMMENT ON COLUMN @extschema@.stage_event.team IS 'team responsible for the lead after the move';
 COMMENT ON COLUMN @extschema@.stage_event.reason IS 'reason given for the move';
 COMMENT ON COLUMN @extschema@.stage_event.source IS 'where the move came from: move, crm:<table>, backfill, scoring, sla';
-CREATE INDEX stage_event_occurred_at_idx ON @extschema@.stage_event (occurred_at);
 
 -- Current state of every lead.  The *_at columns hold the first time the lead
 -- reached that stage.
 CREATE TABLE @extschema@.lead (
-  lead_key             text NOT NULL,
+  lead_key             text COLLATE "C" NOT NULL,
   stage                @extschema@.stage NOT NULL,
   stage_entered_at     timestamptz NOT NULL,
   owner                text,
@@ -90,7 +89,7 @@ CREATE TABLE @extschema@.lead (
   engagement           numeric NOT NULL DEFAULT 0,
   engagement_as_of     timestamptz,
   CONSTRAINT lead_pkey PRIMARY KEY (lead_key)
-);
+) WITH (fillfactor = 80);	-- room for HOT updates: a move changes no indexed column
 COMMENT ON TABLE @extschema@.lead IS
   'current state of every lead, one row per lead, maintained by lead_funnel';
 COMMENT ON COLUMN @extschema@.lead.lead_key IS 'the lead (CRM key as text, with the attachment''s key_prefix)';
@@ -122,7 +121,7 @@ CREATE INDEX lead_sla_due_idx ON @extschema@.lead (sla_due_at) WHERE sla_due_at 
 -- Violations recorded by attached CRM tables with on_invalid = record.
 CREATE TABLE @extschema@.violation (
   violation_id bigint GENERATED ALWAYS AS IDENTITY,
-  lead_key     text NOT NULL,
+  lead_key     text COLLATE "C" NOT NULL,
   crm_table    text NOT NULL,
   crm_status   text,
   from_stage   @extschema@.stage,
@@ -148,7 +147,7 @@ COMMENT ON COLUMN @extschema@.violation.message IS 'message of that error';
 -- column) or by record_deal().
 CREATE TABLE @extschema@.deal (
   deal_id              bigint GENERATED ALWAYS AS IDENTITY,
-  lead_key             text NOT NULL,
+  lead_key             text COLLATE "C" NOT NULL,
   amount               numeric NOT NULL,
   won_at               timestamptz NOT NULL,
   is_existing_customer bool NOT NULL,

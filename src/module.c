@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "utils/datetime.h"
@@ -133,9 +134,39 @@ lf_event_time(void)
 	return GetCurrentTransactionStartTimestamp();
 }
 
+static void
+lf_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			lf_buffer_xact_end(true);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			lf_buffer_xact_end(false);
+			break;
+	}
+}
+
+static void
+lf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		lf_buffer_subxact_abort(mySubid);
+}
+
 void
 _PG_init(void)
 {
+	RegisterXactCallback(lf_xact_callback, NULL);
+	RegisterSubXactCallback(lf_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(lf_relcache_callback, (Datum) 0);
 
 	DefineCustomStringVariable("lead_funnel.event_time",

@@ -20,8 +20,12 @@
  * user id around its work (SECURITY_LOCAL_USERID_CHANGE), so a CRM user needs
  * no rights on the ledger, and it records the CRM user as the actor.  All SQL
  * it runs is prepared once under a search path of pg_catalog only, and values
- * are passed as parameters.  Every change goes through lf_move_lead(), the
- * same core as move().
+ * are passed as parameters.
+ *
+ * The row trigger only turns the row into a change (lf_row_change) and
+ * buffers it; the statement trigger lead_funnel_flush applies the
+ * statement's changes through lf_apply_changes(), the same core as move(),
+ * when the statement ends.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +43,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -321,16 +326,21 @@ static bool
 lf_column_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc,
 				  AttrNumber attnum)
 {
-	char	   *o;
-	char	   *n;
+	Form_pg_attribute att;
+	bool		onull;
+	bool		nnull;
+	Datum		o;
+	Datum		n;
 
 	if (attnum == InvalidAttrNumber)
 		return false;
-	o = SPI_getvalue(oldtup, desc, attnum);
-	n = SPI_getvalue(newtup, desc, attnum);
-	if (o == NULL || n == NULL)
-		return (o == NULL) != (n == NULL);
-	return strcmp(o, n) != 0;
+	o = heap_getattr(oldtup, attnum, desc, &onull);
+	n = heap_getattr(newtup, attnum, desc, &nnull);
+	if (onull || nnull)
+		return onull != nnull;
+	/* binary equality: a false "changed" only costs a no-op move */
+	att = TupleDescAttr(desc, attnum - 1);
+	return !datumIsEqual(o, n, att->attbyval, att->attlen);
 }
 
 static bool
@@ -423,124 +433,47 @@ lf_row_attributes(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 	return JsonbValueToJsonb(res);
 }
 
-/* ---- ledger writes of the trigger ---- */
-
-static SPIPlanPtr lf_plan_violation = NULL;
-static SPIPlanPtr lf_plan_side = NULL;
-static Oid	lf_trig_plans_relid = InvalidOid;
-static bool lf_trig_plans_registered = false;
-
-static void
-lf_trig_plans_reset(void)
-{
-	lf_trig_plans_relid = InvalidOid;
-}
-
-static void
-lf_trig_prepare(void)
-{
-	Oid			st;
-	Oid			types[8];
-
-	if (OidIsValid(lf_trig_plans_relid))
-		return;
-	if (!lf_trig_plans_registered)
-	{
-		lf_register_cache(&lf_trig_plans_relid, lf_trig_plans_reset);
-		lf_trig_plans_registered = true;
-	}
-	st = lf_stage_type_oid();
-	if (lf_plan_violation)
-		SPI_freeplan(lf_plan_violation);
-	if (lf_plan_side)
-		SPI_freeplan(lf_plan_side);
-	types[0] = TEXTOID;
-	types[1] = TEXTOID;
-	types[2] = TEXTOID;
-	types[3] = st;
-	types[4] = st;
-	types[5] = TIMESTAMPTZOID;
-	types[6] = TEXTOID;
-	types[7] = TEXTOID;
-	lf_plan_violation = lf_prepare(
-		"INSERT INTO lead_funnel.violation (lead_key, crm_table, crm_status, from_stage,"
-		" to_stage, occurred_at, sqlstate, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		8, types);
-
-	/* side columns of an existing lead: $1 key, $2 owner, $3 team, $4 campaign,
-	 * $5 segment, $6 fit score (each NULL = keep), $7 whether to set fit score */
-	types[0] = TEXTOID;
-	types[1] = TEXTOID;
-	types[2] = TEXTOID;
-	types[3] = TEXTOID;
-	types[4] = TEXTOID;
-	types[5] = NUMERICOID;
-	types[6] = BOOLOID;
-	lf_plan_side = lf_prepare(
-		"UPDATE lead_funnel.lead SET owner = COALESCE($2, owner), team = COALESCE($3, team),"
-		" campaign = COALESCE($4, campaign), segment = COALESCE($5, segment),"
-		" fit_score = CASE WHEN $7 THEN $6 ELSE fit_score END"
-		" WHERE lead_key OPERATOR(pg_catalog.=) $1",
-		7, types);
-	lf_trig_plans_relid = lf_relation_oid("lead");
-}
-
-static void
-lf_record_violation(LfAttach *a, const char *key, const char *status,
-					bool has_from, LfStage from, bool has_to, LfStage to,
-					TimestampTz at, int sqlerrcode, const char *message)
-{
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
-	values[0] = CStringGetTextDatum(key);
-	values[1] = CStringGetTextDatum(a->table_name);
-	values[2] = status ? CStringGetTextDatum(status) : (Datum) 0;
-	nulls[2] = status ? ' ' : 'n';
-	values[3] = LfStageGetDatum(from);
-	nulls[3] = has_from ? ' ' : 'n';
-	values[4] = LfStageGetDatum(to);
-	nulls[4] = has_to ? ' ' : 'n';
-	values[5] = TimestampTzGetDatum(at);
-	values[6] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
-	values[7] = CStringGetTextDatum(message);
-	lf_exec(lf_plan_violation, values, nulls, 0);
-}
+/* ---- turning a CRM row into a change ---- */
 
 /*
- * Process one CRM row: the status change through the core path, and the
- * side columns (owner, team, campaign, segment, fit score).
- * Returns true when a lead was entered or moved.
+ * Build the change of one CRM row: the status change (when the status
+ * changed and is mapped) and the side columns (owner, team, campaign,
+ * segment, fit score).  Returns false when there is nothing to record.
+ * An unmapped status is an error, or (on_invalid = record) recorded as a
+ * violation right away, or (on_unmapped = ignore) skipped.
  */
 static bool
-lf_process_row(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
-			   const char *actor, bool backfill)
+lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
+			  const char *actor, bool backfill, LfChange *c)
 {
 	char	   *rawkey;
-	char	   *key;
 	char	   *status;
-	LfStage		stage = LF_STAGE_INVALID;
-	bool		mapped = false;
 	bool		status_changed;
 	bool		side_changed = false;
-	bool		moved = false;
-	bool		has_fit = false;
-	Datum		fit = (Datum) 0;
 	char	   *opt[LF_NUM_OPTCOLS];
-	TimestampTz at = lf_event_time();
 	int			i;
 
+	memset(c, 0, sizeof(*c));
 	rawkey = lf_column_text(newtup, desc, a->key_att);
 	if (rawkey == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("key column of attached table \"%s\" is null", a->table_name),
 				 errhint("Every row of an attached table needs a key to be tracked as a lead.")));
-	key = a->key_prefix ? psprintf("%s%s", a->key_prefix, rawkey) : rawkey;
+	c->lead_key = a->key_prefix ? psprintf("%s%s", a->key_prefix, rawkey) : rawkey;
+	c->actor = actor;
+	c->occurred_at = lf_event_time();
+	c->source = backfill ? "backfill" : a->source;
+	c->soft = a->record_invalid && !backfill;
+	c->side_on_noop = true;
+	c->force_entry = backfill;
+	c->entry_only = backfill;
+	c->crm_table = a->table_name;
 
 	status = lf_column_text(newtup, desc, a->status_att);
 	status_changed = (oldtup == NULL) ||
 		lf_column_changed(oldtup, newtup, desc, a->status_att);
+	c->crm_status = status;
 
 	for (i = 0; i < LF_NUM_OPTCOLS; i++)
 	{
@@ -549,6 +482,22 @@ lf_process_row(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 			lf_column_changed(oldtup, newtup, desc, a->opt_att[i]))
 			side_changed = true;
 	}
+	c->owner = opt[LF_COL_OWNER];
+	c->team = opt[LF_COL_TEAM];
+	c->campaign = opt[LF_COL_CAMPAIGN];
+	c->segment = opt[LF_COL_SEGMENT];
+	c->reason = opt[LF_COL_REASON];
+	if (c->team)
+		lf_check_team(c->team);
+	if (opt[LF_COL_AMOUNT] != NULL)
+	{
+		c->has_amount = true;
+		c->amount = DirectFunctionCall3(numeric_in,
+										CStringGetDatum(opt[LF_COL_AMOUNT]),
+										ObjectIdGetDatum(InvalidOid),
+										Int32GetDatum(-1));
+	}
+
 	if (a->nattrs > 0)
 	{
 		bool		attrs_changed = (oldtup == NULL);
@@ -561,98 +510,42 @@ lf_process_row(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 			Numeric		score = lf_fit_score(lf_row_attributes(a, newtup, desc),
 											 "default", &isnull);
 
-			has_fit = true;
-			fit = isnull ? (Datum) 0 : NumericGetDatum(score);
-			if (isnull)
-				has_fit = false;
+			c->has_fit = true;
+			c->fit_isnull = isnull;
+			c->fit = isnull ? (Datum) 0 : NumericGetDatum(score);
 			side_changed = side_changed || attrs_changed;
 		}
 	}
 
 	if (status_changed && status != NULL)
 	{
-		mapped = lf_map_status(a, status, &stage);
-		if (!mapped && !a->ignore_unmapped)
+		LfStage		stage;
+
+		if (lf_map_status(a, status, &stage))
+		{
+			c->has_move = true;
+			c->to_stage = stage;
+		}
+		else if (!a->ignore_unmapped)
 		{
 			char	   *message = psprintf("status \"%s\" of attached table \"%s\" is not mapped to a stage",
 										   status, a->table_name);
 
-			if (!a->record_invalid || backfill)
+			if (!c->soft)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg_internal("%s", message),
-						 errdetail("Lead \"%s\".", key),
+						 errdetail("Lead \"%s\".", c->lead_key),
 						 errhint("Mapped statuses are %s. Add the status to the map (detach and attach again) or attach with \"on_unmapped\": \"ignore\".",
 								 lf_mapped_list(a))));
-			lf_record_violation(a, key, status, false, 0, false, 0, at,
-								ERRCODE_INVALID_PARAMETER_VALUE, message);
-		}
-	}
-
-	if (mapped)
-	{
-		LfMoveRequest req;
-		LfMoveResult res;
-
-		memset(&req, 0, sizeof(req));
-		req.lead_key = key;
-		req.to_stage = stage;
-		req.reason = opt[LF_COL_REASON];
-		req.actor = actor;
-		req.occurred_at = at;
-		req.owner = opt[LF_COL_OWNER];
-		req.team = opt[LF_COL_TEAM];
-		req.campaign = opt[LF_COL_CAMPAIGN];
-		req.segment = opt[LF_COL_SEGMENT];
-		req.source = backfill ? "backfill" : a->source;
-		req.force_entry = backfill;
-		req.entry_only = backfill;
-		if (opt[LF_COL_AMOUNT] != NULL)
-		{
-			req.has_amount = true;
-			req.amount = DirectFunctionCall3(numeric_in,
-											 CStringGetDatum(opt[LF_COL_AMOUNT]),
-											 ObjectIdGetDatum(InvalidOid),
-											 Int32GetDatum(-1));
-		}
-		if (req.team)
-			lf_check_team(req.team);
-		moved = lf_move_lead(&req, a->record_invalid && !backfill, &res);
-		if (res.violated)
-			lf_record_violation(a, key, status,
-								res.from_stage != LF_STAGE_INVALID, res.from_stage,
-								true, stage, at, res.sqlerrcode, res.message);
-		if (moved && !has_fit)
+			c->violation = message;
+			c->violation_code = ERRCODE_INVALID_PARAMETER_VALUE;
 			return true;
-		if (backfill)
-			side_changed = false;	/* existing leads are left alone */
-	}
-
-	if (side_changed || (moved && has_fit))
-	{
-		Datum		values[7];
-		char		nulls[7];
-
-		if (opt[LF_COL_TEAM])
-			lf_check_team(opt[LF_COL_TEAM]);
-		values[0] = CStringGetTextDatum(key);
-		nulls[0] = ' ';
-		for (i = 0; i < 4; i++)
-		{
-			static const LfOptCol cols[4] = {LF_COL_OWNER, LF_COL_TEAM,
-			LF_COL_CAMPAIGN, LF_COL_SEGMENT};
-			char	   *v = opt[cols[i]];
-
-			values[i + 1] = v ? CStringGetTextDatum(v) : (Datum) 0;
-			nulls[i + 1] = v ? ' ' : 'n';
 		}
-		values[5] = fit;
-		nulls[5] = (has_fit && fit != (Datum) 0) ? ' ' : 'n';
-		values[6] = BoolGetDatum(has_fit);
-		nulls[6] = ' ';
-		lf_exec(lf_plan_side, values, nulls, 0);
 	}
-	return moved;
+	if (backfill && !c->has_move)
+		return false;
+	return c->has_move || side_changed;
 }
 
 /* ---- the user id switch ---- */
@@ -675,6 +568,8 @@ lf_actor_name(Oid userid)
 
 /* ---- entry points ---- */
 
+#define LF_BACKFILL_CHUNK 10000
+
 PG_FUNCTION_INFO_V1(lf_crm_trigger);
 
 Datum
@@ -688,6 +583,7 @@ lf_crm_trigger(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec;
 	const char *actor;
+	LfChange	change;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -715,14 +611,38 @@ lf_crm_trigger(PG_FUNCTION_ARGS)
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	actor = lf_actor_name(save_userid);
+	if (lf_row_change(a, RelationGetDescr(rel), oldtup, newtup, actor, false, &change))
+		lf_buffer_add(&change);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(lf_crm_flush);
+
+/*
+ * AFTER INSERT OR UPDATE ... FOR EACH STATEMENT on an attached table:
+ * apply the changes its row trigger buffered, set-based.
+ */
+Datum
+lf_crm_flush(PG_FUNCTION_ARGS)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"crm_flush\" must be called as a trigger")));
+	if (!lf_buffer_pending())
+		return PointerGetDatum(NULL);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	SetUserIdAndSecContext(lf_extension_owner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		lf_trig_prepare();
-		lf_process_row(a, RelationGetDescr(rel), oldtup, newtup, actor, false);
+		lf_buffer_flush();
 	}
 	PG_FINALLY();
 	{
@@ -730,7 +650,6 @@ lf_crm_trigger(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	SPI_finish();
-
 	return PointerGetDatum(NULL);
 }
 
@@ -797,21 +716,40 @@ lf_backfill(PG_FUNCTION_ARGS)
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		lf_trig_prepare();
+		LfChange   *chunk;
+		int			n = 0;
+		LfApplyResult res;
+
+		chunk = palloc(sizeof(LfChange) * LF_BACKFILL_CHUNK);
 		slot = table_slot_create(rel, NULL);
 		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		for (;;)
 		{
-			bool		should_free;
-			HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+			bool		more = table_scan_getnextslot(scan, ForwardScanDirection, slot);
 
-			old = MemoryContextSwitchTo(rowcxt);
-			if (lf_process_row(a, RelationGetDescr(rel), NULL, tup, actor, true))
-				entered++;
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
-			if (should_free)
-				heap_freetuple(tup);
+			if (more)
+			{
+				bool		should_free;
+				HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+
+				old = MemoryContextSwitchTo(rowcxt);
+				if (lf_row_change(a, RelationGetDescr(rel), NULL, tup, actor, true, &chunk[n]))
+					n++;
+				MemoryContextSwitchTo(old);
+				if (should_free)
+					heap_freetuple(tup);
+			}
+			if (n == LF_BACKFILL_CHUNK || (!more && n > 0))
+			{
+				old = MemoryContextSwitchTo(rowcxt);
+				lf_apply_changes(chunk, n, false, &res);
+				MemoryContextSwitchTo(old);
+				entered += res.nentered;
+				n = 0;
+				MemoryContextReset(rowcxt);	/* the rows' strings */
+			}
+			if (!more)
+				break;
 		}
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);

@@ -24,7 +24,6 @@ INSERT INTO bench.pl_transition SELECT from_stage::text, to_stage::text, require
 CREATE TABLE bench.pl_event (event_id bigint GENERATED ALWAYS AS IDENTITY, lead_key text NOT NULL,
   from_stage text, to_stage text NOT NULL, occurred_at timestamptz NOT NULL, actor text, team text,
   reason text, source text NOT NULL, PRIMARY KEY (lead_key, event_id));
-CREATE INDEX ON bench.pl_event (occurred_at);
 CREATE TABLE bench.pl_lead (lead_key text PRIMARY KEY, stage text NOT NULL, stage_entered_at timestamptz NOT NULL,
   owner text, team text, campaign text, segment text, is_existing_customer bool NOT NULL DEFAULT false,
   created_at timestamptz NOT NULL, prospect_at timestamptz, mql_at timestamptz, sal_at timestamptz,
