@@ -1,0 +1,95 @@
+
+----------------------------------------------------------------------------
+-- roles: the right sets for readers, marketing and sales
+----------------------------------------------------------------------------
+
+-- The extension creates no roles; these functions grant the right sets to
+-- roles the administrator made.  Every grant goes through here so that the
+-- sets stay consistent as objects are added.
+
+CREATE FUNCTION @extschema@.grant_reader(role_name regrole)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  obj text;
+BEGIN
+  IF role_name IS NULL THEN
+    RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name::text);
+  -- every view, and the lead table
+  FOR obj IN
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class AS c
+      JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) '@extschema@'
+       AND (c.relkind OPERATOR(pg_catalog.=) 'v' OR c.relname OPERATOR(pg_catalog.=) 'lead')
+  LOOP
+    EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', obj, role_name::text);
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_reader(regrole) IS
+  'grant a role what BI tools need: SELECT on every lead_funnel view and on the lead table';
+
+CREATE FUNCTION @extschema@.grant_marketing(role_name regrole)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  obj text;
+BEGIN
+  PERFORM @extschema@.grant_reader(role_name);
+  -- scoring configuration
+  FOREACH obj IN ARRAY ARRAY['scoring_model', 'scoring_rule', 'event_type'] LOOP
+    IF pg_catalog.to_regclass('@extschema@.' OPERATOR(pg_catalog.||) obj) IS NOT NULL THEN
+      EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.%I TO %I', obj, role_name::text);
+    END IF;
+  END LOOP;
+  IF pg_catalog.to_regclass('@extschema@.scoring_rule_rule_id_seq') IS NOT NULL THEN
+    EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE @extschema@.scoring_rule_rule_id_seq TO %I', role_name::text);
+  END IF;
+  -- activities
+  IF pg_catalog.to_regclass('@extschema@.activity') IS NOT NULL THEN
+    EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.activity TO %I', role_name::text);
+  END IF;
+  FOREACH obj IN ARRAY ARRAY['@extschema@.record_activity(text,text,timestamptz,text,jsonb)',
+                             '@extschema@.engagement_at(text,timestamptz)',
+                             '@extschema@.score(text)',
+                             '@extschema@.fit_score(jsonb,text)'] LOOP
+    IF pg_catalog.to_regprocedure(obj) IS NOT NULL THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', pg_catalog.to_regprocedure(obj), role_name::text);
+    END IF;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_marketing(regrole) IS
+  'grant a role what marketing needs: reading, recording activities, editing scoring models, rules and event types (not the transition graph)';
+
+CREATE FUNCTION @extschema@.grant_sales(role_name regrole)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  obj text;
+BEGIN
+  PERFORM @extschema@.grant_reader(role_name);
+  FOREACH obj IN ARRAY ARRAY['@extschema@.move(text,@extschema@.stage,text,text,timestamptz,text,text)',
+                             '@extschema@.route(text,text)',
+                             '@extschema@.record_deal(text,numeric,timestamptz)',
+                             '@extschema@.stage_at(text,timestamptz)',
+                             '@extschema@.funnel_at(timestamptz)'] LOOP
+    IF pg_catalog.to_regprocedure(obj) IS NOT NULL THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', pg_catalog.to_regprocedure(obj), role_name::text);
+    END IF;
+  END LOOP;
+  EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.stage_event TO %I', role_name::text);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_sales(regrole) IS
+  'grant a role what sales needs: reading, moving and routing leads, recording deals (history stays read-only)';
+
+REVOKE ALL ON FUNCTION @extschema@.grant_reader(regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.grant_marketing(regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.grant_sales(regrole) FROM PUBLIC;
