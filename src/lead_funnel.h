@@ -175,6 +175,17 @@ extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
 extern void lf_route_after_move(const char *lead_key);
 /* error unless the team exists */
 extern void lf_check_team(const char *team);
+/* ---- routing: choosing a team (routing.c; sla.c has a weak fallback) ---- */
+
+/*
+ * Route a lead to a team other than exclude_team (NULL: any), recording the
+ * assignment with reason_override (NULL: routing's own reason); returns the
+ * team, palloc'd.  Until routing lands, sla.c's weak definition raises
+ * 0A000, so that an SLA policy with action reassign fails clearly.
+ */
+extern char *lf_route(const char *lead_key, const char *exclude_team,
+					  const char *reason_override);
+
 /* ---- calendar (calendar.c) ---- */
 
 /*
