@@ -86,7 +86,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_policy', '');
 -- breach twice.
 CREATE TABLE @extschema@.sla_breach (
   breach_id   bigint GENERATED ALWAYS AS IDENTITY,
-  lead_key    text NOT NULL,
+  lead_key    text COLLATE "C" NOT NULL,
   stage       @extschema@.stage NOT NULL,
   team        text,
   sla_due_at  timestamptz NOT NULL,
