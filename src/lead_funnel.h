@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 /* ---- SQLSTATEs of our own (class LF) ---- */
@@ -79,5 +81,24 @@ extern Oid	lf_relation_oid(const char *relname);
 
 /* the ledger's write guard: true while our own code writes the ledger */
 extern bool lf_ledger_write_allowed;
+
+/* ---- scoring (scoring.c) ---- */
+
+/*
+ * Fit score of a lead's attributes (a jsonb object) under a scoring model;
+ * *isnull is set when attrs is NULL.  Errors when the model does not exist.
+ */
+extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
+
+/* a scoring model's settings; false when the model does not exist */
+extern bool lf_scoring_model_get(const char *model, Interval *half_life,
+								 Numeric *threshold, bool *auto_mql);
+
+/*
+ * Points one activity of event_type earns under model (sum of its engagement
+ * rules, 0 when none); false when event_type is not in lead_funnel.event_type.
+ */
+extern bool lf_event_points(const char *model, const char *event_type,
+							Numeric *points);
 
 #endif							/* LEAD_FUNNEL_H */
