@@ -264,3 +264,16 @@ SELECT decayed(1, '2024-01-01', '2024-02-01', '-1 day');
 SELECT decayed(1, '-infinity', '2024-02-01', '1 day');
 SELECT decayed(1, '2224-01-01', '2024-01-01', '1 hour');
 SELECT decayed(NULL, now(), now(), '1 day') IS NULL AS null_in_null_out;
+
+-- the cache survives the extension being dropped and created again in the same session
+INSERT INTO scoring_rule (model, dimension, attribute, op, value, points)
+  VALUES ('default', 'fit', 'x', 'exists', NULL, 1);
+SELECT fit_score('{"x": 1}') AS before_drop;
+DROP EXTENSION lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+SELECT fit_score('{"x": 1}') AS after_recreate;
+INSERT INTO scoring_rule (model, dimension, attribute, op, value, points)
+  VALUES ('default', 'fit', 'x', '~*', '^[0-9]+$', 7);
+INSERT INTO scoring_rule (model, dimension, event_type, points)
+  VALUES ('default', 'engagement', 'email_open', 2);
+SELECT fit_score('{"x": 1}') AS after_new_rule;

@@ -479,8 +479,8 @@ lf_scoring_prepare(void)
 		SPIPlanPtr	p = SPI_prepare("SELECT rule_id, model, dimension, attribute, op,"
 									" value, event_type, points"
 									"  FROM lead_funnel.scoring_rule"
-									" ORDER BY model COLLATE \"C\", dimension COLLATE \"C\","
-									"       attribute COLLATE \"C\", event_type COLLATE \"C\","
+									" ORDER BY model COLLATE pg_catalog.\"C\", dimension COLLATE pg_catalog.\"C\","
+									"       attribute COLLATE pg_catalog.\"C\", event_type COLLATE pg_catalog.\"C\","
 									"       rule_id", 0, NULL);
 
 		if (p == NULL || SPI_keepplan(p))
@@ -1321,3 +1321,4 @@ lf_scoring_model_check(PG_FUNCTION_ARGS)
 				 errmsg("half-life of scoring model \"%s\" must be positive", model)));
 	return PointerGetDatum(tup);
 }
+
