@@ -178,6 +178,11 @@ static SPIPlanPtr plan_event_exists = NULL;
 
 /* ---- numbers ---- */
 
+/* ASCII blanks only, whatever the server's locale */
+#define lf_isspace(c) \
+	((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r' || \
+	 (c) == '\f' || (c) == '\v')
+
 /*
  * Does s[0..len) read as a finite number?  If so and out is not NULL, set
  * *out to it.  The syntax is numeric_in's without NaN and Infinity; digits
@@ -191,7 +196,7 @@ lf_parse_number(const char *s, int len, Numeric *out)
 	int			expdigits = 0;
 	char	   *cstr;
 
-	while (i < len && isspace((unsigned char) s[i]))
+	while (i < len && lf_isspace(s[i]))
 		i++;
 	if (i < len && (s[i] == '+' || s[i] == '-'))
 		i++;
@@ -215,7 +220,7 @@ lf_parse_number(const char *s, int len, Numeric *out)
 		if (expdigits == 0 || expdigits > 3)
 			return false;
 	}
-	while (i < len && isspace((unsigned char) s[i]))
+	while (i < len && lf_isspace(s[i]))
 		i++;
 	if (i != len)
 		return false;
@@ -428,9 +433,9 @@ lf_compile_fit_rule(int rule_id, const char *op, const char *value,
 					const char *b = p;
 					const char *e = stop;
 
-					while (b < e && isspace((unsigned char) *b))
+					while (b < e && lf_isspace(*b))
 						b++;
-					while (e > b && isspace((unsigned char) e[-1]))
+					while (e > b && lf_isspace(e[-1]))
 						e--;
 					if (b == e)
 						ereport(ERROR,
