@@ -165,16 +165,13 @@ extern Oid	lf_extension_owner(void);
 /* due time of the SLA of a stage entered at "entered"; false: no policy */
 extern bool lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due);
 
-/* ---- scoring (scoring.c) ---- */
-
-extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
-
 /* ---- routing (routing.c) ---- */
 
 /* route a lead that just became MQL without a team */
 extern void lf_route_after_move(const char *lead_key);
 /* error unless the team exists */
 extern void lf_check_team(const char *team);
+
 /* ---- routing: choosing a team (routing.c; sla.c has a weak fallback) ---- */
 
 /*
@@ -199,5 +196,24 @@ extern TimestampTz lf_business_add(const char *calendar, TimestampTz from,
 								   const Interval *amount);
 extern Interval *lf_business_time(const char *calendar, TimestampTz from,
 								  TimestampTz to);
+
+/* ---- scoring (scoring.c) ---- */
+
+/*
+ * Fit score of a lead's attributes (a jsonb object) under a scoring model;
+ * *isnull is set when attrs is NULL.  Errors when the model does not exist.
+ */
+extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
+
+/* a scoring model's settings; false when the model does not exist */
+extern bool lf_scoring_model_get(const char *model, Interval *half_life,
+								 Numeric *threshold, bool *auto_mql);
+
+/*
+ * Points one activity of event_type earns under model (sum of its engagement
+ * rules, 0 when none); false when event_type is not in lead_funnel.event_type.
+ */
+extern bool lf_event_points(const char *model, const char *event_type,
+							Numeric *points);
 
 #endif							/* LEAD_FUNNEL_H */

@@ -763,11 +763,3 @@ lf_backfill(PG_FUNCTION_ARGS)
 	table_close(rel, AccessShareLock);
 	PG_RETURN_INT64(entered);
 }
-
-/* until scoring is built: no fit score */
-Numeric __attribute__((weak))
-lf_fit_score(Jsonb *attrs, const char *model, bool *isnull)
-{
-	*isnull = true;
-	return NULL;
-}
