@@ -457,7 +457,10 @@ DECLARE
   r       record;
   total   numeric;
 BEGIN
-  IF t_end IS NULL OR NOT isfinite(t_end) THEN
+  IF t_end IS NULL THEN
+    RAISE EXCEPTION 'as_of must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF NOT isfinite(t_end) THEN
     RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   SELECT COALESCE(max(p.calendar) FILTER (WHERE p.stage OPERATOR(@extschema@.=) 'mql'), 'default'),
