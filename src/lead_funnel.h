@@ -205,6 +205,9 @@ extern Interval *lf_business_time(const char *calendar, TimestampTz from,
  */
 extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
 
+/* decayed(value, as_of, at, half_life): SQL-callable, exact decay */
+extern Datum lf_decayed(PG_FUNCTION_ARGS);
+
 /* a scoring model's settings; false when the model does not exist */
 extern bool lf_scoring_model_get(const char *model, Interval *half_life,
 								 Numeric *threshold, bool *auto_mql);

@@ -1,0 +1,79 @@
+-- activities, engagement with exact decay, score() and automatic MQL
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+RESET client_min_messages;
+SET search_path = lead_funnel, public;
+SET timezone = 'UTC';
+
+UPDATE scoring_model SET half_life = '10 days', mql_threshold = 60 WHERE model = 'default';
+INSERT INTO scoring_rule (model, dimension, event_type, points) VALUES
+  ('default', 'engagement', 'webinar_attended', 40),
+  ('default', 'engagement', 'form_submit', 20),
+  ('default', 'engagement', 'email_open', 2),
+  ('default', 'engagement', 'email_sent', -1);
+INSERT INTO scoring_rule (model, dimension, attribute, op, value, points) VALUES
+  ('default', 'fit', 'employees', '>=', '50', 10);
+
+SELECT to_stage FROM move('A', 'prospect', occurred_at => '2026-01-01 00:00+00');
+SELECT to_stage FROM move('B', 'prospect', occurred_at => '2026-01-01 00:00+00');
+
+-- decay is exact: 40 after exactly one half-life is 20, after three 5
+SELECT record_activity('A', 'webinar_attended', '2026-01-01 00:00+00', 'webinar');
+SELECT engagement_at('A', '2026-01-01 00:00+00') AS at_0,
+       engagement_at('A', '2026-01-11 00:00+00') AS after_1_half_life,
+       engagement_at('A', '2026-01-31 00:00+00') AS after_3_half_lives;
+-- a second activity one half-life later: 20 + 20
+SELECT record_activity('A', 'form_submit', '2026-01-11 00:00+00', 'webinar');
+SELECT engagement, engagement_as_of FROM lead WHERE lead_key = 'A';
+-- negative points
+SELECT record_activity('A', 'email_sent', '2026-01-11 00:00+00');
+-- before the latest activity, engagement is summed from the ledger
+SELECT engagement_at('A', '2026-01-06 00:00+00') AS between_activities,
+       engagement_at('A', '2025-12-31 00:00+00') AS before_any;
+
+-- activities out of time order give the same engagement as in order
+SELECT record_activity('B', 'email_sent', '2026-01-11 00:00+00');
+SELECT record_activity('B', 'webinar_attended', '2026-01-01 00:00+00');
+SELECT record_activity('B', 'form_submit', '2026-01-11 00:00+00');
+SELECT (SELECT engagement FROM lead WHERE lead_key = 'A') = (SELECT engagement FROM lead WHERE lead_key = 'B')
+       AS same_engagement,
+       engagement_at('A', '2026-02-10 00:00+00') = engagement_at('B', '2026-02-10 00:00+00') AS same_later;
+SELECT lead_key, event_type, occurred_at, campaign, points FROM activity ORDER BY lead_key, activity_id;
+
+-- score = fit + engagement now (no fit score yet: fit counts 0)
+SELECT score('A') >= 0 AS has_score, score('nobody') AS unknown_lead;
+
+-- invalid: unknown lead, unknown event type, NULLs, empty strings, infinity
+SELECT record_activity('nobody', 'email_open');
+SELECT record_activity('A', 'fax_sent');
+SELECT record_activity(NULL, 'email_open');
+SELECT record_activity('A', NULL);
+SELECT record_activity('', 'email_open');
+SELECT record_activity('A', 'email_open', NULL);
+SELECT record_activity('A', 'email_open', 'infinity');
+SELECT engagement_at('A', 'infinity');
+SELECT engagement_at('nobody') AS unknown;
+-- nothing half-written by the failures
+SELECT count(*) AS activities FROM activity;
+-- invalid: direct writes
+INSERT INTO activity (lead_key, event_type, occurred_at) VALUES ('A', 'email_open', now());
+
+-- automatic MQL: off by default, nothing moves
+SELECT to_stage FROM move('C', 'prospect', occurred_at => '2026-03-01 09:00+00');
+SELECT record_activity('C', 'webinar_attended', '2026-03-02 09:00+00');
+SELECT record_activity('C', 'form_submit', '2026-03-02 10:00+00');
+SELECT stage FROM lead WHERE lead_key = 'C';
+-- on: the lead that reaches the threshold exactly becomes MQL (actor scoring)
+UPDATE scoring_model SET auto_mql = true WHERE model = 'default';
+SELECT to_stage FROM move('D', 'prospect', occurred_at => '2026-03-01 09:00+00');
+SELECT record_activity('D', 'webinar_attended', '2026-03-02 09:00+00');
+SELECT stage FROM lead WHERE lead_key = 'D';
+SELECT record_activity('D', 'form_submit', '2026-03-02 09:00+00');
+SELECT stage, mql_at, sla_due_at FROM lead WHERE lead_key = 'D';
+SELECT from_stage, to_stage, occurred_at, actor, source FROM stage_event WHERE lead_key = 'D' ORDER BY event_id;
+-- an MQL is not moved again; a recycled lead is
+SELECT record_activity('D', 'webinar_attended', '2026-03-03 09:00+00');
+SELECT to_stage FROM move('D', 'recycled', 'not now', occurred_at => '2026-03-04 09:00+00');
+SELECT record_activity('D', 'email_open', '2026-03-05 09:00+00');
+SELECT stage, recycled_count FROM lead WHERE lead_key = 'D';
