@@ -146,7 +146,16 @@ extern Numeric lf_fit_score(Jsonb *attrs, const char *model, bool *isnull);
 
 /* route a lead that just became MQL without a team */
 extern void lf_route_after_move(const char *lead_key);
-/* error unless the team exists */
+/* error (23503) unless the team exists; no check while no team is defined */
 extern void lf_check_team(const char *team);
+/*
+ * Route a lead (SPI need not be connected): returns the team chosen
+ * (palloc'd in the caller's memory context) or NULL when no active team is
+ * left; records an assignment with reason_override, or with the reason of
+ * the choice when NULL (segment, overflow, over_capacity).  exclude_team:
+ * a team not to choose (SLA escalation), NULL for none.
+ */
+extern char *lf_route(const char *lead_key, const char *exclude_team,
+					  const char *reason_override);
 
 #endif							/* LEAD_FUNNEL_H */
