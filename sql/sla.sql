@@ -138,18 +138,17 @@ SELECT lead_key, action FROM sla_breach WHERE lead_key = 'R-2';
 SELECT stage FROM lead WHERE lead_key = 'R-2';
 INSERT INTO transition VALUES ('mql', 'recycled', true);
 
--- action reassign: a clear error until routing is built in; nothing recorded
+-- action reassign: the breached lead goes to another team (routing with
+-- exclude_team), recorded as an sla_escalation assignment
 UPDATE sla_policy SET action = 'reassign' WHERE stage = 'mql';
+INSERT INTO team VALUES ('nord', 10, true, NULL), ('sued', 10, true, NULL);
 SELECT to_stage FROM move('A-1', 'mql', team => 'nord', occurred_at => '2026-02-02 09:00+00');
 SELECT sla_sweep('2026-02-04 09:00+00');
-DO $$
-BEGIN
-  PERFORM lead_funnel.sla_sweep('2026-02-04 09:00+00');
-EXCEPTION WHEN OTHERS THEN
-  RAISE NOTICE 'sqlstate %', SQLSTATE;
-END $$;
-SELECT count(*) AS recorded FROM sla_breach WHERE lead_key = 'A-1';
+SELECT lead_key, team, action FROM sla_breach WHERE lead_key = 'A-1';
+SELECT team FROM lead WHERE lead_key = 'A-1';
+SELECT lead_key, team, reason FROM assignment WHERE lead_key = 'A-1';
 UPDATE sla_policy SET action = 'notify' WHERE stage = 'mql';
+DELETE FROM team;
 
 -- invalid input: NULL and infinite as_of
 SELECT sla_sweep(NULL);

@@ -169,16 +169,14 @@ extern bool lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due);
 
 /* route a lead that just became MQL without a team */
 extern void lf_route_after_move(const char *lead_key);
-/* error unless the team exists */
+/* error (23503) unless the team exists; no check while no team is defined */
 extern void lf_check_team(const char *team);
-
-/* ---- routing: choosing a team (routing.c; sla.c has a weak fallback) ---- */
-
 /*
- * Route a lead to a team other than exclude_team (NULL: any), recording the
- * assignment with reason_override (NULL: routing's own reason); returns the
- * team, palloc'd.  Until routing lands, sla.c's weak definition raises
- * 0A000, so that an SLA policy with action reassign fails clearly.
+ * Route a lead (SPI need not be connected): returns the team chosen
+ * (palloc'd in the caller's memory context) or NULL when no active team is
+ * left; records an assignment with reason_override, or with the reason of
+ * the choice when NULL (segment, overflow, over_capacity).  exclude_team:
+ * a team not to choose (SLA escalation), NULL for none.
  */
 extern char *lf_route(const char *lead_key, const char *exclude_team,
 					  const char *reason_override);

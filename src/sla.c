@@ -154,24 +154,6 @@ lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due)
 	return true;
 }
 
-/* ---- routing, until the routing branch provides it ---- */
-
-/*
- * Weak fallback: routing.c defines the real lf_route().  Until then a policy
- * asking for reassign fails clearly.
- */
-char *__attribute__((weak))
-lf_route(const char *lead_key, const char *exclude_team,
-		 const char *reason_override)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("service-level action \"reassign\" needs routing, which this build of lead_funnel lacks"),
-			 errdetail("Lead \"%s\" breached its service level; the sweep was rolled back.", lead_key),
-			 errhint("Set the action of the policy to notify or recycle.")));
-	return NULL;				/* keep the compiler quiet */
-}
-
 /* ---- the sweep ---- */
 
 static SPIPlanPtr lf_sweep_plan = NULL;
@@ -404,7 +386,7 @@ lf_sla_sweep(PG_FUNCTION_ARGS)
 		if (strcmp(b->action, "recycle") == 0)
 			lf_sla_recycle(b->lead_key, as_of);
 		else if (strcmp(b->action, "reassign") == 0)
-			(void) lf_route(b->lead_key, b->team, "sla_expired");
+			(void) lf_route(b->lead_key, b->team, "sla_escalation");
 	}
 
 	SPI_finish();
