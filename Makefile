@@ -10,7 +10,7 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENS
 MODULE_big = lead_funnel
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-SQL_PARTS  = stage config ledger calendar sla routing scoring activity attach kpi svg roles
+SQL_PARTS  = stage config ledger calendar sla routing scoring activity attach kpi svg roles dump
 SQL_SRCS   = $(wildcard $(addprefix src/,$(addsuffix .sql,$(SQL_PARTS))))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql

@@ -86,6 +86,9 @@ extern void lf_register_relcache_hook(LfRelcacheHook hook);
 extern TimestampTz lf_event_time(void);
 extern Oid	lf_relation_oid(const char *relname);
 
+/* a superuser's COPY FROM is running (pg_restore loading the tables) */
+extern bool lf_restoring(void);
+
 /* the ledger's write guard: true while our own code writes the ledger */
 extern bool lf_ledger_write_allowed;
 

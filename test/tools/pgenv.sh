@@ -208,10 +208,32 @@ run_pgtap() {
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
 }
 
+# test/scripts/*.sh: tests that need more than one database or session,
+# or a server restart (dump/restore, upgrades, crash safety).  Each prints
+# TAP lines ("ok N - ..." / "not ok N - ..."); they get PGBIN, LF_ROOT,
+# PGDATA and the connection variables, and as_pg for server commands.
+run_scripts() {
+    local f out rc p t
+    for f in $(ls test/scripts/*.sh 2>/dev/null); do
+        log "script: $f"
+        out="$LF_ROOT/$(basename "$f" .sh).out"
+        set +e
+        PGBIN="$PGBIN" LF_ROOT="$LF_ROOT" PGDATA="$PGDATA" bash "$f" >"$out" 2>&1
+        rc=$?
+        set -e
+        cat "$out"
+        p=$(grep -cE '^ok ' "$out" || true)
+        t=$(grep -cE '^not ok ' "$out" || true)
+        passed=$((passed + p)); failed=$((failed + t))
+        if [ "$rc" -ne 0 ] && [ "$t" -eq 0 ]; then failed=$((failed + 1)); fi
+    done
+}
+
 run_suites() {
     run_regress
     run_isolation
     run_pgtap
+    run_scripts
     echo
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
