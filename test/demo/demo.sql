@@ -2,33 +2,37 @@
 --
 -- Muster Maschinenbau GmbH sells packaging machines.  Its CRM keeps leads in
 -- a plain table with its own German status strings; lead_funnel is attached
--- to it, and a quarter (Q3 2026) of lead flow is simulated day by day through
+-- to it, and the last quarter (the 13 weeks up to yesterday, so that the
+-- views that look at now() show a live picture) is simulated day by day through
 -- that table: the trigger records every status change at the simulated time
 -- (lead_funnel.event_time).  Three sales teams (Nord, Süd, Key Accounts),
 -- a Bavarian business calendar, five campaigns, leads left lying past their
 -- SLA, one overloaded team, and existing customers coming back.
 \set ON_ERROR_STOP on
+\set QUIET on
 \pset footer off
 \pset null '-'
 SET client_min_messages = warning;
-SELECT setseed(0.42);
+SET search_path = public, lead_funnel;
+SELECT setseed(0.42) \gset
 
 \echo
-\echo '== lead_funnel demo: Muster Maschinenbau GmbH, Q3 2026'
+\echo '== lead_funnel demo: Muster Maschinenbau GmbH, the last quarter'
 CREATE EXTENSION lead_funnel;
 
 -- the Bavarian business calendar: Mon-Fri 08:00-17:00 in Munich, with the
 -- statutory holidays of Bavaria
 INSERT INTO lead_funnel.calendar VALUES ('bayern', 'Europe/Berlin', '{1,2,3,4,5}', '08:00', '17:00');
-SELECT lead_funnel.add_german_holidays('bayern', 2026, 2027, 'BY') AS bavarian_holidays;
+SELECT lead_funnel.add_german_holidays('bayern', extract(year FROM current_date)::int - 1,
+                                       extract(year FROM current_date)::int + 1, 'BY') AS bavarian_holidays;
 UPDATE lead_funnel.sla_policy SET calendar = 'bayern';
 
 -- three sales teams: two regions and key accounts; Süd is small and will be
 -- overloaded, its leads overflow to Nord
 INSERT INTO lead_funnel.team VALUES
-  ('Nord', 70, true, '{nord,mittelstand}'),
-  ('Süd', 25, true, '{sued,mittelstand}'),
-  ('Key Accounts', 30, true, '{enterprise}');
+  ('Nord', 260, true, '{nord}'),
+  ('Süd', 90, true, '{sued}'),
+  ('Key Accounts', 90, true, '{enterprise}');
 
 -- the scoring model: company size 50-1 000, industries, buying roles,
 -- webinars and trade fairs
@@ -71,7 +75,7 @@ SELECT lead_funnel.attach('crm.leads', 'id', 'status',
     "attributes": ["employees", "industry", "title", "country"], "key_prefix": "crm-"}');
 
 \echo
-\echo '== simulating Q3 2026 day by day through the CRM table (about 3 000 leads)'
+\echo '== simulating the last quarter day by day through the CRM table (about 2 500 leads)'
 \timing on
 DO $$
 DECLARE
@@ -90,12 +94,12 @@ DECLARE
   i int;
   at timestamptz;
 BEGIN
-  FOR d IN SELECT generate_series('2026-07-01'::date, '2026-09-30'::date, '1 day')::date LOOP
+  FOR d IN SELECT generate_series(current_date - 91, current_date - 1, '1 day')::date LOOP
     CONTINUE WHEN extract(isodow FROM d) > 5;
 
     -- 08:30 new leads arrive from the campaigns
     PERFORM set_config('lead_funnel.event_time', (d + time '08:30')::text || ' Europe/Berlin', true);
-    n := 30 + floor(random() * 20)::int;
+    n := 28 + floor(random() * 16)::int;
     FOR i IN 1..n LOOP
       r := random(); acc := 0; c := campaigns[5];
       FOR j IN 1..5 LOOP
@@ -114,11 +118,14 @@ BEGIN
     -- 09:00 marketing activities: opens, clicks, webinars, forms
     at := (d + time '09:00') AT TIME ZONE 'Europe/Berlin';
     PERFORM lead_funnel.record_activity(l.lead_key,
-              (ARRAY['email_open', 'email_click', 'webinar_registered', 'webinar_attended',
-                     'form_submit', 'page_view', 'pricing_page_view'])[1 + floor(random() * 7)::int],
+              CASE WHEN random() < 0.09
+                   THEN (ARRAY['email_click', 'webinar_registered', 'webinar_attended', 'form_submit',
+                               'pricing_page_view'])[1 + floor(random() * 5)::int]
+                   ELSE (ARRAY['email_sent', 'email_sent', 'email_open', 'page_view'])[1 + floor(random() * 4)::int]
+              END,
               at, l.campaign)
        FROM lead_funnel.lead l
-      WHERE l.stage IN ('prospect', 'recycled') AND random() < 0.25;
+      WHERE l.stage IN ('prospect', 'recycled') AND random() < 0.1;
 
     -- 10:00 marketing hands over: prospects with a good fit (about 40 %)
     PERFORM set_config('lead_funnel.event_time', (d + time '10:00')::text || ' Europe/Berlin', true);
@@ -126,7 +133,7 @@ BEGIN
       FROM lead_funnel.lead l
      WHERE l.lead_key = 'crm-' || c.id AND c.status = 'Neu' AND l.stage = 'prospect'
        AND l.created_at < (d + time '08:00') AT TIME ZONE 'Europe/Berlin'
-       AND random() < CASE WHEN l.fit_score >= 45 THEN 0.55 ELSE 0.12 END;
+       AND random() < CASE WHEN l.fit_score >= 45 THEN 0.35 ELSE 0.03 END;
     -- recycled leads come back after nurturing
     UPDATE crm.leads c SET status = 'MQL', grund = NULL
       FROM lead_funnel.lead l
@@ -137,11 +144,11 @@ BEGIN
     -- (about 50 %), send back, discard, or (Süd, overloaded) leave lying
     PERFORM set_config('lead_funnel.event_time', (d + time '11:00')::text || ' Europe/Berlin', true);
     UPDATE crm.leads c SET
-           status = CASE WHEN x.r < 0.56 THEN 'In Bearbeitung'
-                         WHEN x.r < 0.80 THEN 'Nurturing' ELSE 'Disqualifiziert' END,
-           grund = CASE WHEN x.r < 0.56 THEN NULL
-                        WHEN x.r < 0.68 THEN 'kein Budget'
-                        WHEN x.r < 0.80 THEN 'zu früh'
+           status = CASE WHEN x.r < 0.45 THEN 'In Bearbeitung'
+                         WHEN x.r < 0.77 THEN 'Nurturing' ELSE 'Disqualifiziert' END,
+           grund = CASE WHEN x.r < 0.45 THEN NULL
+                        WHEN x.r < 0.62 THEN 'kein Budget'
+                        WHEN x.r < 0.77 THEN 'zu früh'
                         WHEN x.r < 0.90 THEN 'kein Bedarf' ELSE 'Wettbewerber' END,
            owner = coalesce(c.owner, 'vertrieb-' || lower(left(l.team, 3)))
       FROM lead_funnel.lead l, LATERAL (SELECT random() AS r) x
@@ -181,7 +188,9 @@ BEGIN
 
     -- 16:30 marketing stays in touch with customers
     at := (d + time '16:30') AT TIME ZONE 'Europe/Berlin';
-    PERFORM lead_funnel.record_activity(l.lead_key, 'email_open', at, 'Kundennewsletter')
+    PERFORM lead_funnel.record_activity(l.lead_key,
+              (ARRAY['email_open', 'email_click', 'webinar_attended'])[1 + floor(random() * 3)::int],
+              at, 'Kundennewsletter')
        FROM lead_funnel.lead l WHERE l.stage = 'customer' AND random() < 0.05;
 
     -- 18:00 the SLA sweep (pg_cron runs it every five minutes in production)
@@ -192,8 +201,9 @@ END $$;
 RESET lead_funnel.event_time;
 
 \echo
-\echo '== the funnel at the end of the quarter'
-SELECT stage, leads FROM lead_funnel.funnel_at('2026-09-30 23:59 Europe/Berlin');
+\echo '== the funnel now, and as it stood six weeks ago (time travel on the ledger)'
+SELECT f.stage, f.leads AS now, w.leads AS six_weeks_ago
+  FROM lead_funnel.funnel_at(now()) f JOIN lead_funnel.funnel_at(now() - interval '6 weeks') w USING (stage);
 
 \echo
 \echo '== cohorts by month of handover (kpi_funnel)'
@@ -247,14 +257,14 @@ SELECT period, new_customers, touched_after_sale, round(touched_share, 2) AS tou
 \echo
 \echo '== the health check: what a managing director should be able to answer'
 SELECT question, answer, round(value, 2) AS value, unit, verdict
-  FROM lead_funnel.health_check('2026-09-30 18:00 Europe/Berlin');
+  FROM lead_funnel.health_check();
 
 \echo
 \echo '== the funnel chart'
 \pset tuples_only on
 \pset format unaligned
 \o test/demo/funnel.svg
-SELECT lead_funnel.funnel_svg('2026-07-01 Europe/Berlin', '2026-10-01 Europe/Berlin');
+SELECT lead_funnel.funnel_svg(now() - interval '92 days', now());
 \o
 \pset tuples_only off
 \pset format aligned

@@ -280,6 +280,13 @@ demo)
     setup
     "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -c 'CREATE DATABASE lead_funnel_demo' >/dev/null
     PGDATABASE=lead_funnel_demo "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -f test/demo/demo.sql
+    xmllint --noout test/demo/funnel.svg && echo "funnel chart: $here/test/demo/funnel.svg (well-formed SVG)"
+    if command -v chromium >/dev/null 2>&1; then
+        timeout 60 chromium --headless --no-sandbox --disable-gpu \
+            --screenshot="$here/test/demo/funnel.png" --window-size=900,560 \
+            "file://$here/test/demo/funnel.svg" >/dev/null 2>&1 &&
+            echo "rendered with Chromium: $here/test/demo/funnel.png"
+    fi
     ;;
 bench)
     setup
