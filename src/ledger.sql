@@ -36,8 +36,9 @@ CREATE TRIGGER transition_changed
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_config_changed();
 
 -- The ledger: every transition of every lead, append-only.  Keyed by lead_key
--- first so that it can be distributed by lead_key (SPEC §13); within a lead,
--- event_id order is time order because moves of one lead are serialized.
+-- first so that it can be distributed by lead_key (SPEC §13).  Within a lead,
+-- occurred_at never decreases (moves of one lead are serialized and checked
+-- for time order); event_id breaks ties and is not needed to be global.
 CREATE TABLE @extschema@.stage_event (
   event_id    bigint GENERATED ALWAYS AS IDENTITY,
   lead_key    text COLLATE "C" NOT NULL,
@@ -201,7 +202,7 @@ CREATE FUNCTION @extschema@.stage_at(lead_key text, at timestamptz)
     SELECT e.to_stage FROM @extschema@.stage_event AS e
      WHERE e.lead_key OPERATOR(pg_catalog.=) stage_at.lead_key
        AND e.occurred_at OPERATOR(pg_catalog.<=) stage_at.at
-     ORDER BY e.event_id DESC LIMIT 1;
+     ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT 1;
   END;
 COMMENT ON FUNCTION @extschema@.stage_at(text, timestamptz) IS
   'stage of a lead at an instant, from the ledger; NULL before the lead existed';
@@ -215,7 +216,7 @@ CREATE FUNCTION @extschema@.funnel_at(at timestamptz)
       LEFT JOIN (SELECT DISTINCT ON (e.lead_key) e.lead_key, e.to_stage
                    FROM @extschema@.stage_event AS e
                   WHERE e.occurred_at OPERATOR(pg_catalog.<=) funnel_at.at
-                  ORDER BY e.lead_key, e.event_id DESC) AS l
+                  ORDER BY e.lead_key, e.occurred_at DESC, e.event_id DESC) AS l
         ON l.to_stage OPERATOR(@extschema@.=) s.stage
      GROUP BY s.stage
      ORDER BY s.stage;

@@ -27,7 +27,8 @@ SELECT col_is_pk('lead_funnel', 'stage_event', ARRAY['lead_key', 'event_id'], 's
 SELECT col_is_pk('lead_funnel', 'deal', ARRAY['lead_key', 'deal_id'], 'deal key starts with lead_key');
 SELECT is((SELECT count(*)::int FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
             WHERE c.relnamespace = 'lead_funnel'::regnamespace
-              AND c.relname IN ('lead', 'stage_event', 'deal', 'violation')
+              AND c.relname IN ('lead', 'stage_event', 'deal', 'violation', 'sla_breach',
+                                'assignment', 'activity')
               AND i.indisunique
               AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                                  AND a.attname = 'lead_key' AND a.attnum = ANY (i.indkey))),
