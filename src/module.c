@@ -227,15 +227,17 @@ lf_relation_oid(const char *relname)
 }
 
 /*
- * True while a superuser's COPY FROM runs: that is how pg_restore (and psql
- * with a plain dump) loads the ledger and config tables, the only write to
- * the ledger that does not come from lead_funnel's own code.
+ * True while a restore loads our tables: a superuser's COPY FROM with
+ * check_function_bodies off, which is what every script of pg_dump sets
+ * (pg_restore and psql with a plain dump).  It is the only write to the
+ * ledger that does not come from lead_funnel's own code.
  */
 bool
 lf_restoring(void)
 {
 	return ActivePortal != NULL &&
 		ActivePortal->commandTag == CMDTAG_COPY &&
+		!check_function_bodies &&
 		superuser();
 }
 

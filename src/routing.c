@@ -574,6 +574,10 @@ lf_route(const char *lead_key, const char *exclude_team,
 void
 lf_route_after_move(const char *lead_key)
 {
+	/* no team defined: nothing to route to (the cached list costs nothing) */
+	lf_teams_load();
+	if (lf_nteams == 0)
+		return;
 	(void) lf_route_lead(lead_key, NULL, NULL, true);
 }
 

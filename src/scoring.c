@@ -672,7 +672,12 @@ static Datum
 datumCopyInto(Datum d, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	Datum		r = datumCopy(d, false, -1);
+	/*
+	 * A plain copy of a varlena keeps a short (1-byte) header, and
+	 * DatumGetNumeric() of that makes yet another copy in whatever context
+	 * is current: detoast (expand) it into cxt right here instead.
+	 */
+	Datum		r = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
 
 	MemoryContextSwitchTo(old);
 	return r;

@@ -102,9 +102,9 @@ SELECT 6, 'business_add vs from + amount (up to 80 hours, Europe/Berlin)', r.our
 \pset format unaligned
 \pset fieldsep '  '
 \pset tuples_only on
-SELECT format('%-64s', name), round(ours_ms, 1), round(base_ms, 1),
-       round(ratio, 2) || 'x', target,
-       CASE WHEN ok IS NULL THEN '-' WHEN ok THEN 'ok' ELSE 'MISS' END
+SELECT format('BENCH|%s|%s|%s|%s|%s|%s', name, round(ours_ms, 1), round(base_ms, 1),
+       round(ratio, 2), replace(replace(target, 'x faster', ''), 'x', ''),
+       CASE WHEN ok IS NULL THEN 'info' WHEN ok THEN 'ok' ELSE 'MISS' END)
   FROM figures ORDER BY ord;
 \pset tuples_only off
 \pset format aligned

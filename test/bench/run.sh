@@ -16,10 +16,9 @@ if [ -n "${LF_BENCH:-}" ]; then files=$(ls *"$LF_BENCH"*.sql); fi
 for f in $files; do
     echo "== $f" >&2
     "$PGBIN/psql" -qAtX -v ON_ERROR_STOP=1 -v scale="${LF_BENCH_SCALE:-1}" -f "$f" 2>&1 |
-        tee "results/${f%.sql}.log" | grep '^BENCH|' | cut -d'|' -f2- | tr '|' ',' >>"$out" || true
+        tee "results/${f%.sql}.log" | grep '^BENCH|' |
+        awk -F'|' '{ printf "\"%s\",%s,%s,%s,%s,%s\n", $2, $3, $4, $5, $6, $7 }' >>"$out" || true
 done
-printf '%-44s %12s %12s %8s %8s %s\n' name ours_ms baseline_ms ratio target verdict
-tail -n +2 "$out" | while IFS=, read -r n o b r t v; do
-    printf '%-44s %12s %12s %8s %8s %s\n' "$n" "$o" "$b" "$r" "$t" "$v"
-done
+printf '%-62s %10s %10s %8s %9s %s\n' name ours_ms baseline_ms ratio target verdict
+tail -n +2 "$out" | awk -F'",' '{ n = substr($1, 2); split($2, f, ","); printf "%-62s %10s %10s %8s %9s %s\n", n, f[1], f[2], f[3], f[4], f[5] }'
 echo "(CSV: test/bench/results/bench.csv)"
