@@ -28,7 +28,7 @@ PSQL=("$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1)
 SRC=lf_dump_src
 DST=lf_dump_dst
 PLAIN=lf_dump_plain
-WORK=$(mktemp -d)
+WORK=$(mktemp -d "$LF_ROOT/dump_restore.XXXXXX")
 n=0
 failures=0
 
@@ -64,7 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cleanup
-WORK=$(mktemp -d)
+WORK=$(mktemp -d "$LF_ROOT/dump_restore.XXXXXX")
 
 for db in $SRC $DST $PLAIN; do
     q postgres "CREATE DATABASE $db" >/dev/null || { echo "not ok 1 - create database $db"; exit 1; }
