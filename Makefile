@@ -14,7 +14,7 @@ SQL_PARTS  = stage config ledger calendar sla routing scoring activity attach kp
 SQL_SRCS   = $(wildcard $(addprefix src/,$(addsuffix .sql,$(SQL_PARTS))))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
+DATA       = $(filter-out src/upgrade/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard src/upgrade/$(EXTENSION)--*.sql))
 
 # pg_regress: every file in sql/ (each test creates the extension itself, so
 # the files are independent of each other and of their order).
