@@ -1,0 +1,39 @@
+-- fit scores of leads of an attached CRM table (the attributes option)
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+RESET client_min_messages;
+SET search_path = lead_funnel, public;
+
+INSERT INTO scoring_rule (model, dimension, attribute, op, value, points) VALUES
+  ('default', 'fit', 'employees', '>=', '50', 15),
+  ('default', 'fit', 'employees', '<=', '1000', 10),
+  ('default', 'fit', 'industry', 'in', 'Maschinenbau, Chemie', 20),
+  ('default', 'fit', 'title', '~*', 'einkauf', 15),
+  ('default', 'fit', 'export', '=', 'true', 5);
+
+CREATE TABLE crm_fit (id int PRIMARY KEY, status text, employees int, industry text, title text,
+                      export bool, note text);
+SELECT attach('crm_fit', 'id', 'status', '{"new": "prospect", "mql": "mql"}',
+              '{"attributes": ["employees", "industry", "title", "export"]}');
+
+-- 1: 15 + 10 + 20 + 15 + 5 = 65; 2 (12 employees, Handel): only <= 1000, 10;
+-- 3: every attribute NULL matches no rule, 0
+INSERT INTO crm_fit VALUES (1, 'new', 250, 'Maschinenbau', 'Einkaufsleiter', true, NULL),
+                           (2, 'new', 12, 'Handel', 'Praktikant', false, NULL),
+                           (3, 'new', NULL, NULL, NULL, NULL, NULL);
+SELECT lead_key, fit_score FROM lead ORDER BY lead_key;
+-- the score follows the attributes when they change, without a status change
+UPDATE crm_fit SET employees = 5000 WHERE id = 1;
+UPDATE crm_fit SET industry = 'chemie', title = 'Leitung Einkauf' WHERE id = 2;
+SELECT lead_key, fit_score FROM lead ORDER BY lead_key;
+-- a change of another column does not touch the lead
+UPDATE crm_fit SET note = 'called' WHERE id = 3;
+SELECT lead_key, fit_score, stage FROM lead WHERE lead_key = '3';
+-- rule edits take effect for the next change
+UPDATE scoring_rule SET points = 100 WHERE attribute = 'export';
+UPDATE crm_fit SET employees = 800 WHERE id = 1;
+SELECT lead_key, fit_score FROM lead WHERE lead_key = '1';
+-- score() = fit + engagement now
+SELECT score('1') AS score;
+DROP TABLE crm_fit;
