@@ -158,6 +158,8 @@ extern void lf_insert_deal(const char *lead_key, Datum amount,
 						   TimestampTz won_at, bool existing);
 extern void lf_prepare_plans(void);
 extern struct _SPI_plan *lf_prepare(const char *sql, int nargs, Oid *argtypes);
+extern struct _SPI_plan *lf_prepare_opts(const char *sql, int nargs, Oid *argtypes,
+										 int cursor_options);
 extern int	lf_exec(struct _SPI_plan *plan, Datum *values, const char *nulls,
 					long count);
 extern Oid	lf_stage_type_oid(void);

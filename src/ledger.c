@@ -193,10 +193,18 @@ lf_extension_owner(void)
 }
 
 /*
- * Prepare a plan under a search path of pg_catalog only and keep it.
+ * Prepare a plan under a search path of pg_catalog only and keep it (plans
+ * keep the search path they were prepared with, also when replanned).
  */
 SPIPlanPtr
 lf_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	return lf_prepare_opts(sql, nargs, argtypes, 0);
+}
+
+/* the same with cursor options (CURSOR_OPT_CUSTOM_PLAN, ...) */
+SPIPlanPtr
+lf_prepare_opts(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
 	OverrideSearchPath path;
 	volatile SPIPlanPtr plan = NULL;
@@ -208,7 +216,7 @@ lf_prepare(const char *sql, int nargs, Oid *argtypes)
 	PushOverrideSearchPath(&path);
 	PG_TRY();
 	{
-		plan = SPI_prepare(sql, nargs, argtypes);
+		plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);

@@ -168,33 +168,6 @@ lf_sweep_reset(void)
 	lf_sweep_valid = false;
 }
 
-/* prepare and keep a plan under a search path of pg_catalog only */
-static SPIPlanPtr
-lf_sla_prepare(const char *sql, int nargs, Oid *argtypes, int cursor_options)
-{
-	OverrideSearchPath path;
-	volatile SPIPlanPtr plan = NULL;
-
-	path.schemas = NIL;
-	path.addCatalog = true;
-	path.addTemp = false;
-	path.generation = 0;
-	PushOverrideSearchPath(&path);
-	PG_TRY();
-	{
-		plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-	}
-	PG_FINALLY();
-	{
-		PopOverrideSearchPath();
-	}
-	PG_END_TRY();
-	return plan;
-}
-
 static void
 lf_sweep_prepare(void)
 {
@@ -220,7 +193,7 @@ lf_sweep_prepare(void)
 	 * key, action, team and the NOTIFY payload of each breach inserted.
 	 */
 	types[0] = TIMESTAMPTZOID;
-	lf_sweep_plan = lf_sla_prepare(
+	lf_sweep_plan = lf_prepare_opts(
 		"WITH c AS ("
 		" SELECT l.lead_key, l.stage, l.team, l.sla_due_at"
 		"   FROM lead_funnel.lead AS l"
@@ -246,7 +219,7 @@ lf_sweep_prepare(void)
 
 	types[0] = TEXTOID;
 	types[1] = TIMESTAMPTZOID;
-	lf_recycle_plan = lf_sla_prepare(
+	lf_recycle_plan = lf_prepare_opts(
 		"SELECT lead_funnel.move($1, 'recycled', 'sla_expired', 'sla', $2)",
 		2, types, 0);
 	lf_sweep_valid = true;
