@@ -9,7 +9,9 @@
  *	  E(T) = sum_i points_i * 2^(-(T - t_i) / half_life)
  *
  * It is kept as (lead.engagement, lead.engagement_as_of) = (E(A), A) with A
- * the latest activity time, so that recording an activity costs O(1):
+ * the latest activity time, so that recording an activity costs O(1) — one
+ * statement that inserts the activity and updates the lead under its row
+ * lock:
  *	 - an activity at t >= A:  E(t) = decayed(E(A), A, t) + points, A = t;
  *	 - an activity at t < A (recorded late):  E(A) += decayed(points, t, A);
  * both give the same E as recording in time order.  engagement_at(T) for
@@ -35,9 +37,7 @@
 
 #define LF_MODEL "default"
 
-static SPIPlanPtr lf_plan_act_lock = NULL;
-static SPIPlanPtr lf_plan_act_insert = NULL;
-static SPIPlanPtr lf_plan_act_update = NULL;
+static SPIPlanPtr lf_plan_act_record = NULL;
 static SPIPlanPtr lf_plan_act_sum = NULL;
 static Oid	lf_act_relid = InvalidOid;
 static bool lf_act_registered = false;
@@ -51,7 +51,7 @@ lf_act_reset(void)
 static void
 lf_act_prepare(void)
 {
-	Oid			t[6];
+	Oid			t[7];
 
 	if (OidIsValid(lf_act_relid))
 		return;
@@ -60,37 +60,38 @@ lf_act_prepare(void)
 		lf_register_cache(&lf_act_relid, lf_act_reset);
 		lf_act_registered = true;
 	}
-	if (lf_plan_act_lock)
-		SPI_freeplan(lf_plan_act_lock);
-	if (lf_plan_act_insert)
-		SPI_freeplan(lf_plan_act_insert);
-	if (lf_plan_act_update)
-		SPI_freeplan(lf_plan_act_update);
+	if (lf_plan_act_record)
+		SPI_freeplan(lf_plan_act_record);
 	if (lf_plan_act_sum)
 		SPI_freeplan(lf_plan_act_sum);
 
-	t[0] = TEXTOID;
-	lf_plan_act_lock = lf_prepare(
-		"SELECT engagement, engagement_as_of, stage, stage_entered_at, fit_score"
-		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-		1, t);
+	/*
+	 * One statement records an activity: the activity row, and the lead's
+	 * decayed sum updated under the lead's row lock (a concurrent activity
+	 * of the same lead waits and is applied on top, like in time order).
+	 * $1 key, $2 event type, $3 time, $4 campaign, $5 detail, $6 points,
+	 * $7 half-life.
+	 */
 	t[0] = TEXTOID;
 	t[1] = TEXTOID;
 	t[2] = TIMESTAMPTZOID;
 	t[3] = TEXTOID;
 	t[4] = JSONBOID;
 	t[5] = NUMERICOID;
-	lf_plan_act_insert = lf_prepare(
-		"INSERT INTO lead_funnel.activity (lead_key, event_type, occurred_at, campaign, detail, points)"
-		" VALUES ($1, $2, $3, $4, $5, $6)",
-		6, t);
-	t[0] = TEXTOID;
-	t[1] = NUMERICOID;
-	t[2] = TIMESTAMPTZOID;
-	lf_plan_act_update = lf_prepare(
-		"UPDATE lead_funnel.lead SET engagement = $2, engagement_as_of = $3"
-		" WHERE lead_key OPERATOR(pg_catalog.=) $1",
-		3, t);
+	t[6] = INTERVALOID;
+	lf_plan_act_record = lf_prepare(
+		"WITH a AS (INSERT INTO lead_funnel.activity"
+		" (lead_key, event_type, occurred_at, campaign, detail, points)"
+		" VALUES ($1, $2, $3, $4, $5, $6))"
+		"UPDATE lead_funnel.lead SET"
+		" engagement = CASE WHEN engagement_as_of IS NULL THEN $6"
+		"  WHEN $3 OPERATOR(pg_catalog.>=) engagement_as_of"
+		"  THEN lead_funnel.decayed(engagement, engagement_as_of, $3, $7) OPERATOR(pg_catalog.+) $6"
+		"  ELSE engagement OPERATOR(pg_catalog.+) lead_funnel.decayed($6, $3, engagement_as_of, $7) END,"
+		" engagement_as_of = GREATEST(engagement_as_of, $3)"
+		" WHERE lead_key OPERATOR(pg_catalog.=) $1"
+		" RETURNING engagement, stage, stage_entered_at, fit_score",
+		7, t);
 	t[0] = TEXTOID;
 	t[1] = TIMESTAMPTZOID;
 	lf_plan_act_sum = lf_prepare(
@@ -153,12 +154,10 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	Numeric		threshold;
 	bool		auto_mql;
 	Interval   *hl;
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
 	Datum		engagement;
-	bool		as_of_null;
-	TimestampTz as_of;
 	LfStage		stage;
 	TimestampTz entered;
 	bool		fit_null;
@@ -187,19 +186,6 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	lf_act_prepare();
 
 	values[0] = CStringGetTextDatum(key);
-	lf_exec(lf_plan_act_lock, values, NULL, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("lead \"%s\" does not exist", key),
-				 errhint("A lead exists once it entered the funnel (move() or an attached CRM table).")));
-	engagement = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	as_of = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &as_of_null));
-	stage = DatumGetLfStage(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	entered = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	fit = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &fit_null);
-
-	/* the activity itself */
 	values[1] = CStringGetTextDatum(event_type);
 	values[2] = TimestampTzGetDatum(at);
 	if (PG_ARGISNULL(3))
@@ -211,27 +197,17 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	else
 		values[4] = PG_GETARG_DATUM(4);
 	values[5] = NumericGetDatum(points);
-	lf_exec(lf_plan_act_insert, values, nulls, 0);
-
-	/* the engagement, O(1) */
-	if (as_of_null)
-	{
-		engagement = NumericGetDatum(points);
-		as_of = at;
-	}
-	else if (at >= as_of)
-	{
-		engagement = DirectFunctionCall2(numeric_add,
-										 lf_decay(engagement, as_of, at, hl),
-										 NumericGetDatum(points));
-		as_of = at;
-	}
-	else
-		engagement = DirectFunctionCall2(numeric_add, engagement,
-										 lf_decay(NumericGetDatum(points), at, as_of, hl));
-	values[1] = engagement;
-	values[2] = TimestampTzGetDatum(as_of);
-	lf_exec(lf_plan_act_update, values, NULL, 0);
+	values[6] = IntervalPGetDatum(hl);
+	lf_exec(lf_plan_act_record, values, nulls, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("lead \"%s\" does not exist", key),
+				 errhint("A lead exists once it entered the funnel (move() or an attached CRM table).")));
+	engagement = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	stage = DatumGetLfStage(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	entered = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	fit = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &fit_null);
 
 	/* automatic handover */
 	if (auto_mql && (stage == LF_STAGE_PROSPECT || stage == LF_STAGE_RECYCLED))

@@ -15,10 +15,10 @@ CREATE TABLE @extschema@.activity (
   campaign    text,
   detail      jsonb,
   points      numeric NOT NULL DEFAULT 0,
-  CONSTRAINT activity_pkey PRIMARY KEY (lead_key, activity_id),
-  CONSTRAINT activity_event_type_fkey FOREIGN KEY (event_type)
-    REFERENCES @extschema@.event_type (event_type) ON UPDATE CASCADE
+  CONSTRAINT activity_pkey PRIMARY KEY (lead_key, activity_id)
 );
+-- (no foreign key to event_type: record_activity() checks the type against
+-- its cache, and an event type may be retired while its history stays)
 COMMENT ON TABLE @extschema@.activity IS
   'activities of leads (emails, webinars, forms, meetings, ...), written only by record_activity()';
 COMMENT ON COLUMN @extschema@.activity.activity_id IS 'activity number';
