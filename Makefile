@@ -41,7 +41,7 @@ endif
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRCS) $(EXTENSION).control
 	cat $(SQL_SRCS) > $@
 
-.PHONY: test demo bench asan print-%
+.PHONY: test demo bench asan memcheck print-%
 test:
 	test/tools/pgenv.sh test
 
@@ -53,6 +53,9 @@ bench:
 
 asan:
 	test/tools/pgenv.sh asan
+
+memcheck:
+	test/tools/pgenv.sh memcheck
 
 print-%:
 	@echo $($*)

@@ -286,6 +286,33 @@ asan)
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     ;;
+memcheck)
+    # The regression and isolation suites with every server process under
+    # valgrind's memcheck: invalid reads and writes and uses of freed
+    # (malloc'd) memory in the extension show up in the valgrind logs.
+    # (Memory inside PostgreSQL's memory-context blocks is not tracked.)
+    ensure_packages
+    command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
+    stage_root
+    trap cleanup EXIT
+    start_cluster
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    log "restarting PostgreSQL under valgrind (slow)"
+    as_pg sh -c "valgrind --quiet --trace-children=yes --error-exitcode=0 \
+        --suppressions=$here/test/tools/valgrind.supp --gen-suppressions=all \
+        --log-file=$LF_ROOT/log/valgrind.%p '$PGBIN/postgres' -D '$PGDATA' >'$LF_ROOT/log/server.log' 2>&1 &"
+    for _ in $(seq 1 120); do "$PGBIN/pg_isready" -q && break; sleep 1; done
+    set +e
+    run_regress
+    run_isolation
+    set -e
+    errors=$(cat "$LF_ROOT"/log/valgrind.* 2>/dev/null | grep -c "^==[0-9]*== \(Invalid\|Conditional\|Use of uninit\|Syscall param\)" || true)
+    grep -l "lead_funnel" "$LF_ROOT"/log/valgrind.* 2>/dev/null | head -5 | xargs -r cat | head -80
+    echo "memcheck: $errors error(s)"
+    failed=$((failed + errors))
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    ;;
 demo)
     setup
     "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -c 'CREATE DATABASE lead_funnel_demo' >/dev/null
@@ -309,7 +336,7 @@ shell)
     "$PGBIN/psql" -X
     ;;
 *)
-    echo "usage: $0 test|demo|bench|asan|shell" >&2
+    echo "usage: $0 test|demo|bench|asan|memcheck|shell" >&2
     exit 2
     ;;
 esac
