@@ -31,8 +31,10 @@ CREATE INDEX stage_event_mql_answer_idx ON @extschema@.stage_event
   (lead_key, event_id) INCLUDE (to_stage, occurred_at, team)
   WHERE from_stage = 'mql';
 -- Rejections by sales with their reasons.
+-- (reason is not included: a long reason must never make a move fail on
+-- the index's row size)
 CREATE INDEX stage_event_rejection_idx ON @extschema@.stage_event
-  (lead_key, event_id) INCLUDE (from_stage, to_stage, reason, occurred_at)
+  (lead_key, event_id) INCLUDE (from_stage, to_stage, occurred_at)
   WHERE to_stage IN ('recycled', 'disqualified');
 
 -- ---- lead_journey ----

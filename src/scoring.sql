@@ -7,7 +7,9 @@
 CREATE TABLE @extschema@.scoring_model (
   model         text PRIMARY KEY,
   half_life     interval NOT NULL,
-  mql_threshold numeric NOT NULL,
+  mql_threshold numeric NOT NULL
+    CONSTRAINT scoring_model_threshold_finite
+    CHECK (mql_threshold OPERATOR(pg_catalog.>) '-Infinity' AND mql_threshold OPERATOR(pg_catalog.<) 'Infinity'),
   auto_mql      bool NOT NULL DEFAULT false
 );
 COMMENT ON TABLE @extschema@.scoring_model IS
@@ -57,6 +59,8 @@ CREATE TABLE @extschema@.scoring_rule (
   value      text,
   event_type text REFERENCES @extschema@.event_type ON UPDATE CASCADE,
   points     numeric NOT NULL
+    CONSTRAINT scoring_rule_points_finite
+    CHECK (points OPERATOR(pg_catalog.>) '-Infinity' AND points OPERATOR(pg_catalog.<) 'Infinity')
 );
 CREATE INDEX ON @extschema@.scoring_rule (model);
 CREATE INDEX ON @extschema@.scoring_rule (event_type);

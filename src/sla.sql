@@ -41,6 +41,11 @@ BEGIN
       USING ERRCODE = '23514',
             HINT = 'Choose the action notify or reassign, or add the transition to lead_funnel.transition first.';
   END IF;
+  IF NEW.max_business_time OPERATOR(pg_catalog.>) interval '100000 hours' THEN
+    RAISE EXCEPTION 'service level of stage "%" is too long', NEW.stage
+      USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('max_business_time is %s; at most 100000 hours of working time are allowed.', NEW.max_business_time);
+  END IF;
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@.lf_sla_policy_check() IS

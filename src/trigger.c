@@ -49,6 +49,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "lead_funnel.h"
 
@@ -678,6 +679,10 @@ lf_backfill(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 	MemoryContext old;
 
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table with OID %u does not exist", relid)));
 	rel = table_open(relid, AccessShareLock);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (pg_class_aclcheck(relid, save_userid, ACL_SELECT) != ACLCHECK_OK)
@@ -703,7 +708,9 @@ lf_backfill(PG_FUNCTION_ARGS)
 	if (trigger == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is not attached", RelationGetRelationName(rel)),
+				 errmsg("table \"%s.%s\" is not attached",
+						get_namespace_name(RelationGetNamespace(rel)),
+						RelationGetRelationName(rel)),
 				 errhint("Attach it with lead_funnel.attach() first.")));
 	a = lf_attach_get(rel, trigger);
 	actor = lf_actor_name(save_userid);
