@@ -1213,7 +1213,7 @@ lf_buffer_flush(void)
 	lf_buf_n = 0;
 	lf_apply_changes(lf_buf, n, false, &res);
 	if (lf_buf_cxt)
-		MemoryContextReset(lf_buf_cxt);
+		MemoryContextDelete(lf_buf_cxt);
 	lf_buf_cxt = NULL;
 	lf_buf = NULL;
 	lf_buf_cap = 0;
