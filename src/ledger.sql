@@ -195,9 +195,12 @@ COMMENT ON FUNCTION @extschema@.record_deal(text, numeric, timestamptz) IS
   'record a won deal of a lead that is a customer; existing business when the lead was a customer before';
 
 -- time travel
+-- SECURITY DEFINER: readers see the stage history through these two, not
+-- the ledger itself (bodies are parsed at creation: nothing is looked up by
+-- name when they run)
 CREATE FUNCTION @extschema@.stage_at(lead_key text, at timestamptz)
   RETURNS @extschema@.stage
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   BEGIN ATOMIC
     SELECT e.to_stage FROM @extschema@.stage_event AS e
      WHERE e.lead_key OPERATOR(pg_catalog.=) stage_at.lead_key
@@ -209,7 +212,7 @@ COMMENT ON FUNCTION @extschema@.stage_at(text, timestamptz) IS
 
 CREATE FUNCTION @extschema@.funnel_at(at timestamptz)
   RETURNS TABLE (stage @extschema@.stage, leads bigint)
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   BEGIN ATOMIC
     SELECT s.stage, pg_catalog.count(l.lead_key)
       FROM @extschema@.all_stages() AS s(stage)

@@ -18,20 +18,32 @@ BEGIN
     RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name::text);
-  -- every view, and the lead table
+  -- every view, the lead table, and the config tables the views' functions
+  -- read with the caller's rights (business hours read the calendars)
   FOR obj IN
     SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
       FROM pg_catalog.pg_class AS c
       JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) '@extschema@'
-       AND (c.relkind OPERATOR(pg_catalog.=) 'v' OR c.relname OPERATOR(pg_catalog.=) 'lead')
+       AND (c.relkind OPERATOR(pg_catalog.=) 'v'
+            OR c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['lead', 'calendar', 'holiday', 'sla_policy',
+                                                          'team', 'transition', 'scoring_model', 'event_type']))
   LOOP
     EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', obj, role_name::text);
+  END LOOP;
+  -- the read-only functions for BI tools
+  FOREACH obj IN ARRAY ARRAY['@extschema@.health_check(timestamptz)',
+                             '@extschema@.funnel_svg(timestamptz,timestamptz)',
+                             '@extschema@.stage_at(text,timestamptz)',
+                             '@extschema@.funnel_at(timestamptz)'] LOOP
+    IF pg_catalog.to_regprocedure(obj) IS NOT NULL THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', pg_catalog.to_regprocedure(obj), role_name::text);
+    END IF;
   END LOOP;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_reader(regrole) IS
-  'grant a role what BI tools need: SELECT on every lead_funnel view and on the lead table';
+  'grant a role what BI tools need: SELECT on every view, the lead table and the config tables; health_check, funnel_svg, stage_at, funnel_at';
 
 CREATE FUNCTION @extschema@.grant_marketing(role_name regrole)
   RETURNS void

@@ -1,0 +1,56 @@
+-- the right sets of grant_reader, grant_sales and grant_marketing, used for real
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+DROP ROLE IF EXISTS regress_lf_reader;
+DROP ROLE IF EXISTS regress_lf_sales;
+DROP ROLE IF EXISTS regress_lf_marketing;
+RESET client_min_messages;
+SET timezone = 'UTC';
+CREATE ROLE regress_lf_reader;
+CREATE ROLE regress_lf_sales;
+CREATE ROLE regress_lf_marketing;
+SELECT lead_funnel.grant_reader('regress_lf_reader');
+SELECT lead_funnel.grant_sales('regress_lf_sales');
+SELECT lead_funnel.grant_marketing('regress_lf_marketing');
+
+SELECT count(lead_funnel.move('R-' || i, 'mql', occurred_at => '2026-01-05 09:00+00')) FROM generate_series(1, 3) i;
+
+-- a BI reader reads every view and the health check, and writes nothing
+SET ROLE regress_lf_reader;
+SELECT period, team, handed_over, accepted, pending, median_response_business_hours FROM lead_funnel.kpi_handoff;
+SELECT count(*) > 0 AS journey FROM lead_funnel.lead_journey;
+SELECT count(*) AS funnel_rows FROM lead_funnel.kpi_funnel;
+SELECT count(*) AS sla_rows FROM lead_funnel.sla_status;
+SELECT count(*) AS questions FROM lead_funnel.health_check();
+SELECT lead_funnel.funnel_svg('2026-01-01', '2026-02-01') LIKE '%<svg%</svg>%' AS svg;
+SELECT lead_funnel.stage_at('R-1', now()) AS stage;
+-- invalid: a reader moves nothing and reads no history
+SELECT lead_funnel.move('R-1', 'sal');
+SELECT count(*) FROM lead_funnel.stage_event;
+UPDATE lead_funnel.transition SET requires_reason = true;
+RESET ROLE;
+
+-- sales moves and routes leads, reads the history, rewrites nothing
+SET ROLE regress_lf_sales;
+SELECT to_stage, actor FROM lead_funnel.move('R-1', 'sal', occurred_at => '2026-01-05 11:00+00');
+SELECT count(*) AS events FROM lead_funnel.stage_event;
+-- invalid: history and the agreement are not sales' to change
+UPDATE lead_funnel.stage_event SET reason = 'x';
+DELETE FROM lead_funnel.stage_event;
+INSERT INTO lead_funnel.transition VALUES ('mql', 'customer', false);
+RESET ROLE;
+
+-- marketing records activities and edits scoring, not the agreement
+SET ROLE regress_lf_marketing;
+INSERT INTO lead_funnel.scoring_rule (model, dimension, event_type, points) VALUES ('default', 'engagement', 'email_open', 3);
+SELECT lead_funnel.record_activity('R-2', 'email_open', '2026-01-06 09:00+00');
+UPDATE lead_funnel.scoring_model SET mql_threshold = 50;
+-- invalid: marketing moves nothing by hand and does not edit the graph
+SELECT lead_funnel.move('R-2', 'sal');
+DELETE FROM lead_funnel.transition;
+RESET ROLE;
+
+DROP EXTENSION lead_funnel CASCADE;
+DROP OWNED BY regress_lf_reader, regress_lf_sales, regress_lf_marketing;
+DROP ROLE regress_lf_reader, regress_lf_sales, regress_lf_marketing;
