@@ -113,3 +113,15 @@ INSERT INTO bench.sample SELECT 'trigger_c_vs_plpgsql', 'ours', rep, ms FROM ben
 
 SELECT bench.line('trigger_update_200k_vs_no_trigger', 'max', 3);
 SELECT bench.line('trigger_c_vs_plpgsql', 'min', 3);
+
+-- How the cost grows: the per-row cost of the tracked UPDATE for a batch of
+-- 20 000 rows and for one of 180 000 rows of the same table (sql ->
+-- opportunity), in ms per 1 000 rows.  A ratio near 1 means the cost per
+-- status change does not depend on the statement's size.
+CALL bench.measure('trigger_growth_small', 'ours', 1, $$UPDATE bench.crm_c SET status = 'opp' WHERE id <= 20000$$);
+CALL bench.measure('trigger_growth_large', 'ours', 1, $$UPDATE bench.crm_c SET status = 'opp' WHERE id > 20000$$);
+SELECT format('BENCH|trigger_ms_per_1k_rows_180k_vs_20k_batch|%s|%s|%s|info|info',
+              round((l.ms / 180)::numeric, 2), round((s.ms / 20)::numeric, 2),
+              round(((l.ms / 180) / (s.ms / 20))::numeric, 2))
+  FROM bench.sample l, bench.sample s
+ WHERE l.name = 'trigger_growth_large' AND s.name = 'trigger_growth_small';
