@@ -68,9 +68,11 @@ CREATE TRIGGER assignment_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
 -- Open load of a team = its leads in open stages.  Routing counts it on this
 -- partial index (an index-only scan once the visibility map is set), and
 -- counts at most "capacity" entries per team unless every team is full.
+-- (leads without a team have no entry: routing never counts them, and the
+-- move path does not pay for an index entry of every unrouted lead)
 CREATE INDEX lead_open_team_idx ON @extschema@.lead (team)
-  WHERE stage OPERATOR(@extschema@.=) ANY
-        ('{mql,sal,sql,opportunity}'::@extschema@.stage[]);
+  WHERE team IS NOT NULL
+    AND stage OPERATOR(@extschema@.=) ANY ('{mql,sal,sql,opportunity}'::@extschema@.stage[]);
 
 CREATE FUNCTION @extschema@.route(lead_key text, exclude_team text DEFAULT NULL)
   RETURNS text
