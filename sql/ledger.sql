@@ -139,3 +139,6 @@ SELECT * FROM funnel_at('2025-01-01 00:00+00') WHERE leads > 0;
 
 -- the full ledger of L-1
 SELECT from_stage, to_stage, occurred_at, actor, reason, source FROM stage_event WHERE lead_key = 'L-1' ORDER BY event_id;
+
+-- a team given by hand is recorded as a manual assignment (once per change)
+SELECT lead_key, team, assigned_at, reason FROM assignment ORDER BY lead_key, assignment_id;

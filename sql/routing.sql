@@ -12,7 +12,7 @@ SELECT to_stage, team FROM move('X-2', 'mql', occurred_at => '2026-01-01 09:00+0
 SELECT lead_key, team FROM lead ORDER BY lead_key;
 -- route() without any active team: NULL, nothing recorded
 SELECT route('X-2') IS NULL AS no_team;
-SELECT count(*) AS assignments FROM assignment;
+SELECT count(*) AS assignments FROM assignment WHERE reason <> 'manual';
 
 -- the example: two regional teams and key accounts
 INSERT INTO team (team, capacity, segments) VALUES

@@ -575,7 +575,8 @@ BEGIN
          count(*) FILTER (WHERE a.reason IN ('overflow', 'over_capacity')) AS overflow
     INTO r
     FROM @extschema@.assignment AS a
-   WHERE a.assigned_at >= t_start AND a.assigned_at < t_end;
+   WHERE a.assigned_at >= t_start AND a.assigned_at < t_end
+     AND a.reason <> 'manual';	-- routing's own decisions, not teams given by hand
   question := 'Routing: what share of leads goes to a team outside its segment or over capacity?';
   unit := 'share';
   IF r.assignments = 0 THEN

@@ -18,7 +18,8 @@
  *	 4. insert all events in batch order (one INSERT from arrays);
  *	 5. write the new state of every touched lead (one UPDATE from arrays),
  *		including the first-reached *_at columns;
- *	 6. record deals, and route new MQLs that have no team.
+ *	 6. record teams given by hand as manual assignments;
+ *	 7. record deals, and route new MQLs that have no team.
  * move() applies one change.  The CRM row trigger buffers its changes and
  * the statement trigger applies them when the statement ends, which makes an
  * UPDATE of many CRM rows cost a few statements instead of a few per row.
@@ -163,6 +164,7 @@ static SPIPlanPtr lf_plan_events_ret = NULL;
 static SPIPlanPtr lf_plan_update = NULL;
 static SPIPlanPtr lf_plan_deal = NULL;
 static SPIPlanPtr lf_plan_violation = NULL;
+static SPIPlanPtr lf_plan_manual = NULL;
 static Oid	lf_plans_relid = InvalidOid;	/* lead table the plans were made for */
 static bool lf_plans_valid = false;
 static bool lf_plans_registered = false;
@@ -291,6 +293,7 @@ lf_prepare_plans(void)
 	lf_free_plan(&lf_plan_update);
 	lf_free_plan(&lf_plan_deal);
 	lf_free_plan(&lf_plan_violation);
+	lf_free_plan(&lf_plan_manual);
 	lf_stage_typid = st;
 	lf_stage_arrayid = sta;
 
@@ -401,6 +404,15 @@ lf_prepare_plans(void)
 		" to_stage, occurred_at, sqlstate, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 		8, t);
 
+	/* teams given by hand, recorded like routing's decisions */
+	t[0] = TEXTARRAYOID;
+	t[1] = TEXTARRAYOID;
+	t[2] = TIMESTAMPTZARRAYOID;
+	lf_plan_manual = lf_prepare(
+		"INSERT INTO lead_funnel.assignment (lead_key, team, assigned_at, reason)"
+		" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), 'manual'",
+		3, t);
+
 	lf_plans_relid = relid;
 	lf_plans_valid = true;
 }
@@ -459,6 +471,7 @@ typedef struct LfLead
 	const char *campaign;
 	const char *segment;
 	bool		team_set;
+	TimestampTz team_assigned_at;	/* when the team last changed by hand */
 	bool		has_due;
 	TimestampTz due;
 	bool		first_set[LF_STAGE_COUNT];
@@ -585,6 +598,9 @@ lf_apply_side(LfChange *c, LfLead *l)
 		l->segment = c->segment, l->dirty = true;
 	if (c->team)
 	{
+		/* a team given by hand (move(team => ...), a CRM team column) */
+		if (l->team == NULL || strcmp(l->team, c->team) != 0)
+			l->team_assigned_at = c->occurred_at;
 		l->team = (char *) c->team;
 		l->team_set = true;
 		l->dirty = true;
@@ -1075,7 +1091,37 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 	}
 
-	/* 6. deals, and routing of new MQLs without a team */
+	/* 6. manual assignments: teams given by hand that changed the lead's team */
+	{
+		LfArr		ak,
+					at,
+					aw;
+		int			nassign = 0;
+
+		lf_arr_init(&ak, TEXTOID);
+		lf_arr_init(&at, TEXTOID);
+		lf_arr_init(&aw, TIMESTAMPTZOID);
+		hash_seq_init(&hs, leads);
+		while ((l = hash_seq_search(&hs)) != NULL)
+		{
+			if (!l->team_set || l->team == NULL ||
+				(l->init_team != NULL && strcmp(l->init_team, l->team) == 0))
+				continue;
+			lf_arr_text(&ak, l->key);
+			lf_arr_text(&at, l->team);
+			lf_arr_add(&aw, TimestampTzGetDatum(l->team_assigned_at), false);
+			nassign++;
+		}
+		if (nassign > 0)
+		{
+			v[0] = lf_arr_done(&ak);
+			v[1] = lf_arr_done(&at);
+			v[2] = lf_arr_done(&aw);
+			lf_exec(lf_plan_manual, v, NULL, 0);
+		}
+	}
+
+	/* 7. deals, and routing of new MQLs without a team */
 	foreach(lc, deals)
 	{
 		LfDeal	   *d = lfirst(lc);
