@@ -33,6 +33,10 @@ BEGIN
   END LOOP;
   -- the read-only functions for BI tools
   FOREACH obj IN ARRAY ARRAY['@extschema@.health_check(timestamptz)',
+                             '@extschema@.business_time(timestamptz,timestamptz,text)',
+                             '@extschema@.business_add(timestamptz,interval,text)',
+                             '@extschema@.german_holidays(int,text)',
+                             '@extschema@.easter_sunday(int)',
                              '@extschema@.funnel_svg(timestamptz,timestamptz)',
                              '@extschema@.stage_at(text,timestamptz)',
                              '@extschema@.funnel_at(timestamptz)'] LOOP
@@ -43,7 +47,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_reader(regrole) IS
-  'grant a role what BI tools need: SELECT on every view, the lead table and the config tables; health_check, funnel_svg, stage_at, funnel_at';
+  'grant a role what BI tools need: SELECT on every view, the lead table and the config tables; health_check, funnel_svg, stage_at, funnel_at, business_time, business_add, german_holidays, easter_sunday';
 
 CREATE FUNCTION @extschema@.grant_marketing(role_name regrole)
   RETURNS void
@@ -105,3 +109,16 @@ COMMENT ON FUNCTION @extschema@.grant_sales(regrole) IS
 REVOKE ALL ON FUNCTION @extschema@.grant_reader(regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.grant_marketing(regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.grant_sales(regrole) FROM PUBLIC;
+
+-- PUBLIC gets USAGE on the schema and the stage type (with the functions
+-- behind its operators and casts) and nothing else
+REVOKE ALL ON FUNCTION @extschema@.business_time(timestamptz, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.business_add(timestamptz, interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.add_german_holidays(text, int, int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.german_holidays(int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.easter_sunday(int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.is_valid_time_zone(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.fit_score(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.decayed(numeric, timestamptz, timestamptz, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.crm_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.crm_flush() FROM PUBLIC;
