@@ -1,7 +1,7 @@
 -- pgTAP: the ledger's tables, their keys and who may do what
 BEGIN;
 CREATE EXTENSION lead_funnel;
-SELECT plan(34);
+SELECT plan(35);
 
 SELECT has_table('lead_funnel', 'transition', 'transition exists');
 SELECT has_table('lead_funnel', 'stage_event', 'stage_event exists');
@@ -73,6 +73,15 @@ SELECT ok(NOT has_function_privilege('public', 'lead_funnel.move(text, lead_funn
           'PUBLIC may not move leads');
 SELECT ok(NOT has_function_privilege('public', 'lead_funnel.attach(regclass, name, name, jsonb, jsonb)', 'EXECUTE'),
           'PUBLIC may not attach tables');
+
+SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
+                 WHERE p.pronamespace = 'lead_funnel'::regnamespace
+                   AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
+          ARRAY['all_stages', 'depth', 'is_open', 'label', 'max', 'min', 'stage', 'stage_cmp', 'stage_eq',
+                'stage_ge', 'stage_gt', 'stage_hash', 'stage_hash_extended', 'stage_in', 'stage_larger',
+                'stage_le', 'stage_lt', 'stage_ne', 'stage_out', 'stage_recv', 'stage_send',
+                'stage_smaller', 'text'],
+          'PUBLIC may execute only the stage type''s functions');
 
 -- the right sets
 CREATE ROLE tap_reader;
