@@ -300,12 +300,12 @@ lf_prepare_plans(void)
 	/* lock the leads of a batch, in key order (no deadlocks between batches) */
 	t[0] = TEXTARRAYOID;
 	lf_plan_lock = lf_prepare(
-		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL"
+		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of"
 		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)"
 		" ORDER BY lead_key FOR UPDATE",
 		1, t);
 	lf_plan_read = lf_prepare(
-		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL"
+		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of"
 		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)",
 		1, t);
 
@@ -454,6 +454,9 @@ typedef struct LfLead
 	TimestampTz init_entered;
 	char	   *init_team;
 	bool		init_was_customer;
+	Datum		engagement;		/* as found (numeric), for auto-MQL */
+	bool		engagement_as_of_null;
+	TimestampTz engagement_as_of;
 	bool		inserted;		/* we inserted its row in this batch */
 	/* working state */
 	bool		exists;
@@ -481,6 +484,7 @@ typedef struct LfLead
 	bool		has_fit;
 	bool		fit_isnull;
 	Datum		fit;
+	TimestampTz fit_at;			/* when the fit score was computed */
 	bool		route;			/* route after the update */
 } LfLead;
 
@@ -577,6 +581,9 @@ lf_reset_states(HTAB *leads)
 		l->init_entered = save.init_entered;
 		l->init_team = save.init_team;
 		l->init_was_customer = save.init_was_customer;
+		l->engagement = save.engagement;
+		l->engagement_as_of = save.engagement_as_of;
+		l->engagement_as_of_null = save.engagement_as_of_null;
 		l->inserted = save.inserted;
 		l->exists = save.init_exists;
 		l->stage = save.init_stage;
@@ -607,6 +614,7 @@ lf_apply_side(LfChange *c, LfLead *l)
 	}
 	if (c->has_fit)
 	{
+		l->fit_at = c->occurred_at;
 		l->has_fit = true;
 		l->fit_isnull = c->fit_isnull;
 		l->fit = c->fit;
@@ -862,6 +870,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		if (!found)
 		{
 			memset(((char *) l) + sizeof(char *), 0, sizeof(LfLead) - sizeof(char *));
+			l->engagement_as_of_null = true;	/* set by the lock if the lead exists */
 			lf_arr_text(&keys, changes[i].lead_key);
 			nkeys++;
 		}
@@ -896,6 +905,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
 		l->init_team = SPI_getvalue(tup, desc, 4);
 		l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
+		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
+																&l->engagement_as_of_null));
 	}
 
 	event_idx = palloc(sizeof(int) * n);
@@ -983,6 +995,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
 			l->init_team = SPI_getvalue(tup, desc, 4);
 			l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
+		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
+																&l->engagement_as_of_null));
 		}
 	}
 	result->nviolations = list_length(soft);
@@ -1134,6 +1149,61 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		if (l->route && l->stage == LF_STAGE_MQL && l->team == NULL)
 			lf_route_after_move(l->key);
 	}
+	/*
+	 * 8. automatic MQL: a prospect or recycled lead whose new fit score,
+	 * with its engagement at that time, reaches the model's threshold is
+	 * handed over (a follow-up batch through this same path).
+	 */
+	{
+		Interval	hl;
+		Numeric		threshold;
+		bool		auto_mql = false;
+		LfChange   *mqls = NULL;
+		int			nmql = 0;
+
+		hash_seq_init(&hs, leads);
+		while ((l = hash_seq_search(&hs)) != NULL)
+		{
+			Datum		score;
+
+			if (!l->has_fit || l->fit_isnull || !l->exists ||
+				(l->stage != LF_STAGE_PROSPECT && l->stage != LF_STAGE_RECYCLED))
+				continue;
+			if (mqls == NULL)
+			{
+				if (!lf_scoring_model_get("default", &hl, &threshold, &auto_mql) || !auto_mql)
+				{
+					hash_seq_term(&hs);
+					break;
+				}
+				mqls = palloc0(sizeof(LfChange) * hash_get_num_entries(leads));
+			}
+			score = l->fit;
+			if (!l->engagement_as_of_null)
+				score = DirectFunctionCall2(numeric_add, score,
+											DirectFunctionCall4(lf_decayed, l->engagement,
+																TimestampTzGetDatum(l->engagement_as_of),
+																TimestampTzGetDatum(Max(l->fit_at, l->engagement_as_of)),
+																IntervalPGetDatum(&hl)));
+			if (!DatumGetBool(DirectFunctionCall2(numeric_ge, score, NumericGetDatum(threshold))))
+				continue;
+			mqls[nmql].lead_key = l->key;
+			mqls[nmql].has_move = true;
+			mqls[nmql].to_stage = LF_STAGE_MQL;
+			mqls[nmql].actor = "scoring";
+			mqls[nmql].source = "scoring";
+			mqls[nmql].occurred_at = Max(l->fit_at, l->entered);
+			nmql++;
+		}
+		if (nmql > 0)
+		{
+			LfApplyResult more;
+
+			lf_apply_changes(mqls, nmql, false, &more);
+			result->nevents += more.nevents;
+		}
+	}
+
 	/* the tuple of want_event must survive: it is in the SPI context */
 	hash_destroy(leads);
 	if (guc_nestlevel > 0)
