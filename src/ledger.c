@@ -770,6 +770,33 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 	}
 }
 
+/* the state of the leads the last lock (or read) statement returned */
+static void
+lf_read_leads(HTAB *leads)
+{
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *key = SPI_getvalue(tup, desc, 1);
+		LfLead	   *l = hash_search(leads, &key, HASH_FIND, NULL);
+
+		if (l == NULL)
+			continue;
+		l->init_exists = true;
+		l->init_stage = DatumGetLfStage(SPI_getbinval(tup, desc, 2, &isnull));
+		l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+		l->init_team = SPI_getvalue(tup, desc, 4);
+		l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
+		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
+																&l->engagement_as_of_null));
+	}
+}
+
 /* array builders */
 typedef struct LfArr
 {
@@ -890,25 +917,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	}
 	else
 		lf_exec(lf_plan_lock, v, NULL, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		char	   *key = SPI_getvalue(tup, desc, 1);
-
-		l = hash_search(leads, &key, HASH_FIND, NULL);
-		if (l == NULL)
-			continue;
-		l->init_exists = true;
-		l->init_stage = DatumGetLfStage(SPI_getbinval(tup, desc, 2, &isnull));
-		l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-		l->init_team = SPI_getvalue(tup, desc, 4);
-		l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
-		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
-																&l->engagement_as_of_null));
-	}
+	lf_read_leads(leads);
 
 	event_idx = palloc(sizeof(int) * n);
 	event_from = palloc(sizeof(LfStage) * n);
@@ -982,23 +991,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 		v[0] = lf_arr_done(&conflicted);
 		lf_exec(lf_plan_lock, v, NULL, 0);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			char	   *key = SPI_getvalue(tup, desc, 1);
-
-			l = hash_search(leads, &key, HASH_FIND, NULL);
-			l->init_exists = true;
-			l->init_stage = DatumGetLfStage(SPI_getbinval(tup, desc, 2, &isnull));
-			l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-			l->init_team = SPI_getvalue(tup, desc, 4);
-			l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
-		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
-																&l->engagement_as_of_null));
-		}
+		lf_read_leads(leads);
 	}
 	result->nviolations = list_length(soft);
 	foreach(lc, soft)

@@ -32,18 +32,14 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', obj, role_name::text);
   END LOOP;
   -- the read-only functions for BI tools
-  FOREACH obj IN ARRAY ARRAY['@extschema@.health_check(timestamptz)',
-                             '@extschema@.business_time(timestamptz,timestamptz,text)',
-                             '@extschema@.business_add(timestamptz,interval,text)',
-                             '@extschema@.german_holidays(int,text)',
-                             '@extschema@.easter_sunday(int)',
-                             '@extschema@.funnel_svg(timestamptz,timestamptz)',
-                             '@extschema@.stage_at(text,timestamptz)',
-                             '@extschema@.funnel_at(timestamptz)'] LOOP
-    IF pg_catalog.to_regprocedure(obj) IS NOT NULL THEN
-      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', pg_catalog.to_regprocedure(obj), role_name::text);
-    END IF;
-  END LOOP;
+  EXECUTE pg_catalog.format(
+    'GRANT EXECUTE ON FUNCTION @extschema@.health_check(timestamptz),'
+    ' @extschema@.business_time(timestamptz, timestamptz, text),'
+    ' @extschema@.business_add(timestamptz, interval, text),'
+    ' @extschema@.german_holidays(int, text), @extschema@.easter_sunday(int),'
+    ' @extschema@.funnel_svg(timestamptz, timestamptz),'
+    ' @extschema@.stage_at(text, timestamptz), @extschema@.funnel_at(timestamptz) TO %I',
+    role_name::text);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_reader(regrole) IS
@@ -53,31 +49,18 @@ CREATE FUNCTION @extschema@.grant_marketing(role_name regrole)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  obj text;
 BEGIN
   PERFORM @extschema@.grant_reader(role_name);
-  -- scoring configuration
-  FOREACH obj IN ARRAY ARRAY['scoring_model', 'scoring_rule', 'event_type'] LOOP
-    IF pg_catalog.to_regclass('@extschema@.' OPERATOR(pg_catalog.||) obj) IS NOT NULL THEN
-      EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.%I TO %I', obj, role_name::text);
-    END IF;
-  END LOOP;
-  IF pg_catalog.to_regclass('@extschema@.scoring_rule_rule_id_seq') IS NOT NULL THEN
-    EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE @extschema@.scoring_rule_rule_id_seq TO %I', role_name::text);
-  END IF;
-  -- activities
-  IF pg_catalog.to_regclass('@extschema@.activity') IS NOT NULL THEN
-    EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.activity TO %I', role_name::text);
-  END IF;
-  FOREACH obj IN ARRAY ARRAY['@extschema@.record_activity(text,text,timestamptz,text,jsonb)',
-                             '@extschema@.engagement_at(text,timestamptz)',
-                             '@extschema@.score(text)',
-                             '@extschema@.fit_score(jsonb,text)'] LOOP
-    IF pg_catalog.to_regprocedure(obj) IS NOT NULL THEN
-      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', pg_catalog.to_regprocedure(obj), role_name::text);
-    END IF;
-  END LOOP;
+  -- scoring configuration and activities
+  EXECUTE pg_catalog.format(
+    'GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.scoring_model, @extschema@.scoring_rule,'
+    ' @extschema@.event_type TO %1$I;'
+    ' GRANT USAGE ON SEQUENCE @extschema@.scoring_rule_rule_id_seq TO %1$I;'
+    ' GRANT SELECT ON @extschema@.activity TO %1$I;'
+    ' GRANT EXECUTE ON FUNCTION @extschema@.record_activity(text, text, timestamptz, text, jsonb),'
+    ' @extschema@.engagement_at(text, timestamptz), @extschema@.score(text),'
+    ' @extschema@.fit_score(jsonb, text) TO %1$I',
+    role_name::text);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_marketing(regrole) IS
@@ -87,20 +70,14 @@ CREATE FUNCTION @extschema@.grant_sales(role_name regrole)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  obj text;
 BEGIN
   PERFORM @extschema@.grant_reader(role_name);
-  FOREACH obj IN ARRAY ARRAY['@extschema@.move(text,@extschema@.stage,text,text,timestamptz,text,text)',
-                             '@extschema@.route(text,text)',
-                             '@extschema@.record_deal(text,numeric,timestamptz)',
-                             '@extschema@.stage_at(text,timestamptz)',
-                             '@extschema@.funnel_at(timestamptz)'] LOOP
-    IF pg_catalog.to_regprocedure(obj) IS NOT NULL THEN
-      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', pg_catalog.to_regprocedure(obj), role_name::text);
-    END IF;
-  END LOOP;
-  EXECUTE pg_catalog.format('GRANT SELECT ON @extschema@.stage_event TO %I', role_name::text);
+  EXECUTE pg_catalog.format(
+    'GRANT EXECUTE ON FUNCTION'
+    ' @extschema@.move(text, @extschema@.stage, text, text, timestamptz, text, text),'
+    ' @extschema@.route(text, text), @extschema@.record_deal(text, numeric, timestamptz) TO %1$I;'
+    ' GRANT SELECT ON @extschema@.stage_event TO %1$I',
+    role_name::text);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_sales(regrole) IS
