@@ -28,8 +28,12 @@ COMMENT ON COLUMN @extschema@.activity.occurred_at IS 'when it happened';
 COMMENT ON COLUMN @extschema@.activity.campaign IS 'campaign it belongs to';
 COMMENT ON COLUMN @extschema@.activity.detail IS 'anything else worth keeping (jsonb)';
 COMMENT ON COLUMN @extschema@.activity.points IS 'engagement points it earned under the rules in force when it was recorded';
-CREATE INDEX activity_lead_time_idx ON @extschema@.activity (lead_key, occurred_at);
-CREATE INDEX activity_campaign_idx ON @extschema@.activity (campaign, event_type) INCLUDE (lead_key);
+-- One index per activity in the common case: the primary key serves every
+-- per-lead lookup (a lead has few activities; engagement_at and
+-- kpi_after_sales filter them by time), and activities without a campaign
+-- are not in the campaign index.
+CREATE INDEX activity_campaign_idx ON @extschema@.activity (campaign, event_type) INCLUDE (lead_key)
+  WHERE campaign IS NOT NULL;
 CREATE TRIGGER activity_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
   ON @extschema@.activity FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_ledger_guard();
 

@@ -15,7 +15,7 @@ COMMENT ON FUNCTION @extschema@.lf_config_changed() IS
 -- the extension's own code may write the ledger.
 CREATE FUNCTION @extschema@.lf_ledger_guard() RETURNS trigger
   AS 'MODULE_PATHNAME', 'lf_ledger_guard'
-  LANGUAGE C SET search_path = pg_catalog, pg_temp;
+  LANGUAGE C;	-- no SET: it runs before every ledger statement and looks up no name
 COMMENT ON FUNCTION @extschema@.lf_ledger_guard() IS
   'trigger: rejects writes to ledger tables that do not come from lead_funnel itself';
 REVOKE ALL ON FUNCTION @extschema@.lf_config_changed() FROM PUBLIC;

@@ -53,6 +53,7 @@
 #include "utils/array.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "storage/itemptr.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
@@ -244,7 +245,7 @@ enum
 {
 	U_KEY, U_MOVED, U_STAGE, U_ENTERED, U_OWNER, U_TEAM, U_CAMPAIGN, U_SEGMENT,
 	U_DUE, U_PROSPECT, U_MQL, U_SAL, U_SQL, U_OPP, U_CUSTOMER, U_RECYCLED,
-	U_DISQ, U_LOST, U_RECYCLED_INC, U_EXISTING, U_HAS_FIT, U_FIT, U_NPARAMS
+	U_DISQ, U_LOST, U_RECYCLED_INC, U_EXISTING, U_HAS_FIT, U_FIT, U_TID, U_NPARAMS
 };
 
 /* parameters of the event INSERT, all arrays */
@@ -300,13 +301,13 @@ lf_prepare_plans(void)
 	/* lock the leads of a batch, in key order (no deadlocks between batches) */
 	t[0] = TEXTARRAYOID;
 	lf_plan_lock = lf_prepare(
-		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of"
-		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)"
+		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of,"
+		" ctid FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)"
 		" ORDER BY lead_key FOR UPDATE",
 		1, t);
 	lf_plan_read = lf_prepare(
-		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of"
-		" FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)",
+		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of,"
+		" ctid FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)",
 		1, t);
 
 	/* new leads, at their entry; the final UPDATE sets the rest */
@@ -317,7 +318,7 @@ lf_prepare_plans(void)
 		"INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at)"
 		" SELECT u.k, u.s, u.t, u.t FROM (SELECT pg_catalog.unnest($1) AS k,"
 		"  pg_catalog.unnest($2) AS s, pg_catalog.unnest($3) AS t) AS u"
-		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key",
+		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key, ctid",
 		3, t);
 
 	/* events, in the order of the batch */
@@ -338,7 +339,12 @@ lf_prepare_plans(void)
 	lf_plan_events = lf_prepare(LF_EVENTS_SQL, E_NPARAMS, t);
 	lf_plan_events_ret = lf_prepare(LF_EVENTS_SQL " RETURNING *", E_NPARAMS, t);
 
-	/* the new state of every lead the batch touched, in one statement */
+	/*
+	 * The new state of every lead the batch touched, in one statement.  The
+	 * rows are found by the ctid the lock returned (they stay put while we
+	 * hold the lock): a TID scan per lead instead of a join with the whole
+	 * table.  The key is checked as well; the caller checks the row count.
+	 */
 	t[U_KEY] = TEXTARRAYOID;
 	t[U_MOVED] = BOOLARRAYOID;
 	t[U_STAGE] = sta;
@@ -351,6 +357,7 @@ lf_prepare_plans(void)
 	t[U_EXISTING] = BOOLARRAYOID;
 	t[U_HAS_FIT] = BOOLARRAYOID;
 	t[U_FIT] = NUMERICARRAYOID;
+	t[U_TID] = TIDARRAYOID;
 	lf_plan_update = lf_prepare(
 		"UPDATE lead_funnel.lead AS l SET"
 		" stage = CASE WHEN u.moved THEN u.stage ELSE l.stage END,"
@@ -378,8 +385,9 @@ lf_prepare_plans(void)
 		"  pg_catalog.unnest($15) AS customer_at, pg_catalog.unnest($16) AS recycled_at,"
 		"  pg_catalog.unnest($17) AS disq_at, pg_catalog.unnest($18) AS lost_at,"
 		"  pg_catalog.unnest($19) AS recycled_inc, pg_catalog.unnest($20) AS existing,"
-		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit) AS u"
-		" WHERE l.lead_key OPERATOR(pg_catalog.=) u.k",
+		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit,"
+		"  pg_catalog.unnest($23) AS tid) AS u"
+		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid",
 		U_NPARAMS, t);
 
 	t[0] = TEXTOID;
@@ -458,6 +466,7 @@ typedef struct LfLead
 	bool		engagement_as_of_null;
 	TimestampTz engagement_as_of;
 	bool		inserted;		/* we inserted its row in this batch */
+	ItemPointerData tid;		/* where its row is (locked or inserted) */
 	/* working state */
 	bool		exists;
 	LfStage		stage;
@@ -585,6 +594,7 @@ lf_reset_states(HTAB *leads)
 		l->engagement_as_of = save.engagement_as_of;
 		l->engagement_as_of_null = save.engagement_as_of_null;
 		l->inserted = save.inserted;
+		l->tid = save.tid;
 		l->exists = save.init_exists;
 		l->stage = save.init_stage;
 		l->entered = save.init_entered;
@@ -794,6 +804,7 @@ lf_read_leads(HTAB *leads)
 		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
 		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
 																&l->engagement_as_of_null));
+		l->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 8, &isnull));
 	}
 }
 
@@ -864,13 +875,17 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	lf_graph_load();
 
 	/*
-	 * Large batches sort and hash their keys: give them memory for that
-	 * (restored when we are done, or by the abort of the transaction).
+	 * Large batches sort and hash their keys: give them memory for that, and
+	 * no JIT (restored when we are done, or by the abort of the transaction).
 	 */
-	if (n > 1000 && work_mem < 65536)
+	if (n > 1000)
 	{
 		guc_nestlevel = NewGUCNestLevel();
-		(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
+		if (work_mem < 65536)
+			(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		/* our statements are simple; compiling them costs more than it saves */
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 
@@ -965,7 +980,11 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		{
 			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
+			bool		isnull;
+
 			l = hash_search(leads, &key, HASH_FIND, NULL);
+			l->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 2, &isnull));
 			l->inserted = true;
 			l->needs_insert = false;
 			result->nentered++;
@@ -1066,6 +1085,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_arr_init(&u[U_EXISTING], BOOLOID);
 		lf_arr_init(&u[U_HAS_FIT], BOOLOID);
 		lf_arr_init(&u[U_FIT], NUMERICOID);
+		lf_arr_init(&u[U_TID], TIDOID);
 
 		hash_seq_init(&hs, leads);
 		while ((l = hash_seq_search(&hs)) != NULL)
@@ -1089,13 +1109,26 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			lf_arr_add(&u[U_EXISTING], BoolGetDatum(l->existing), false);
 			lf_arr_add(&u[U_HAS_FIT], BoolGetDatum(l->has_fit), false);
 			lf_arr_add(&u[U_FIT], l->fit, !l->has_fit || l->fit_isnull);
+			lf_arr_add(&u[U_TID], PointerGetDatum(&l->tid), false);
 			nupd++;
 		}
 		if (nupd > 0)
 		{
+			int			nest;
+
 			for (j = 0; j < U_NPARAMS; j++)
 				v[j] = lf_arr_done(&u[j]);
+			/* a TID scan per lead: never a hash of the whole table */
+			nest = NewGUCNestLevel();
+			(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 			lf_exec(lf_plan_update, v, NULL, 0);
+			AtEOXact_GUC(true, nest);
+			if (SPI_processed != (uint64) nupd)
+				elog(ERROR, "lead_funnel: updated %llu of %d leads",
+					 (unsigned long long) SPI_processed, nupd);
 		}
 	}
 

@@ -122,6 +122,6 @@ CREATE FUNCTION @extschema@.decayed(value numeric, as_of timestamptz, at timesta
                                     half_life interval)
   RETURNS numeric
   AS 'MODULE_PATHNAME', 'lf_decayed'
-  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.decayed(numeric, timestamptz, timestamptz, interval) IS
   'value * 2^(-(at - as_of) / half_life), rounded to 10 decimal places; exact at whole half-lives';

@@ -28,7 +28,7 @@ INSERT INTO bench.ra_rule VALUES ('email_open', 2), ('email_click', 5), ('webina
 CREATE TABLE bench.ra_activity (activity_id bigint GENERATED ALWAYS AS IDENTITY, lead_key text NOT NULL,
   event_type text NOT NULL REFERENCES lead_funnel.event_type, occurred_at timestamptz NOT NULL,
   campaign text, detail jsonb, points numeric NOT NULL, PRIMARY KEY (lead_key, activity_id));
-CREATE INDEX ON bench.ra_activity (lead_key, occurred_at);
+CREATE INDEX ON bench.ra_activity (campaign, event_type) INCLUDE (lead_key) WHERE campaign IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION bench.record_activity_pl(k text, et text, at timestamptz,
                                                     camp text DEFAULT NULL, det jsonb DEFAULT NULL)

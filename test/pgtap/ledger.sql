@@ -58,7 +58,11 @@ SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p WHERE p.pronamespace = 'le
                   AND p.prokind = 'f' AND (p.proconfig IS NULL OR NOT EXISTS (
                       SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%'))
                 ORDER BY 1),
-          ARRAY['business_add', 'business_time', 'crm_trigger'],
+          ARRAY['all_stages', 'business_add', 'business_time', 'crm_trigger', 'decayed', 'depth',
+                'is_open', 'label', 'lf_ledger_guard', 'stage', 'stage_cmp', 'stage_eq', 'stage_ge', 'stage_gt',
+                'stage_hash', 'stage_hash_extended', 'stage_in', 'stage_larger', 'stage_le',
+                'stage_lt', 'stage_ne', 'stage_out', 'stage_recv', 'stage_send', 'stage_smaller',
+                'text'],
           'every function but the per-row and per-value hot paths has a fixed search_path');
 
 -- PUBLIC: USAGE on the schema and the type, nothing else
