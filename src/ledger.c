@@ -314,12 +314,12 @@ lf_prepare_plans(void)
 	t[0] = TEXTARRAYOID;
 	t[1] = sta;
 	t[2] = TIMESTAMPTZARRAYOID;
-	lf_plan_insert = lf_prepare(
+	lf_plan_insert = lf_prepare_opts(
 		"INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at)"
 		" SELECT u.k, u.s, u.t, u.t FROM (SELECT pg_catalog.unnest($1) AS k,"
 		"  pg_catalog.unnest($2) AS s, pg_catalog.unnest($3) AS t) AS u"
 		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key, ctid",
-		3, t);
+		3, t, CURSOR_OPT_GENERIC_PLAN);
 
 	/* events, in the order of the batch */
 	t[E_KEY] = TEXTARRAYOID;
@@ -336,8 +336,9 @@ lf_prepare_plans(void)
 		" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)," \
 		"  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)," \
 		"  pg_catalog.unnest($7), pg_catalog.unnest($8)"
-	lf_plan_events = lf_prepare(LF_EVENTS_SQL, E_NPARAMS, t);
-	lf_plan_events_ret = lf_prepare(LF_EVENTS_SQL " RETURNING *", E_NPARAMS, t);
+	lf_plan_events = lf_prepare_opts(LF_EVENTS_SQL, E_NPARAMS, t, CURSOR_OPT_GENERIC_PLAN);
+	lf_plan_events_ret = lf_prepare_opts(LF_EVENTS_SQL " RETURNING *", E_NPARAMS, t,
+										 CURSOR_OPT_GENERIC_PLAN);
 
 	/*
 	 * The new state of every lead the batch touched, in one statement.  The
@@ -358,7 +359,7 @@ lf_prepare_plans(void)
 	t[U_HAS_FIT] = BOOLARRAYOID;
 	t[U_FIT] = NUMERICARRAYOID;
 	t[U_TID] = TIDARRAYOID;
-	lf_plan_update = lf_prepare(
+	lf_plan_update = lf_prepare_opts(
 		"UPDATE lead_funnel.lead AS l SET"
 		" stage = CASE WHEN u.moved THEN u.stage ELSE l.stage END,"
 		" stage_entered_at = CASE WHEN u.moved THEN u.entered ELSE l.stage_entered_at END,"
@@ -388,7 +389,7 @@ lf_prepare_plans(void)
 		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit,"
 		"  pg_catalog.unnest($23) AS tid) AS u"
 		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid",
-		U_NPARAMS, t);
+		U_NPARAMS, t, CURSOR_OPT_GENERIC_PLAN);
 
 	t[0] = TEXTOID;
 	t[1] = NUMERICOID;
@@ -416,10 +417,10 @@ lf_prepare_plans(void)
 	t[0] = TEXTARRAYOID;
 	t[1] = TEXTARRAYOID;
 	t[2] = TIMESTAMPTZARRAYOID;
-	lf_plan_manual = lf_prepare(
+	lf_plan_manual = lf_prepare_opts(
 		"INSERT INTO lead_funnel.assignment (lead_key, team, assigned_at, reason)"
 		" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), 'manual'",
-		3, t);
+		3, t, CURSOR_OPT_GENERIC_PLAN);
 
 	lf_plans_relid = relid;
 	lf_plans_valid = true;
