@@ -344,7 +344,9 @@ lf_prepare_plans(void)
 	 * The new state of every lead the batch touched, in one statement.  The
 	 * rows are found by the ctid the lock returned (they stay put while we
 	 * hold the lock): a TID scan per lead instead of a join with the whole
-	 * table.  The key is checked as well; the caller checks the row count.
+	 * table or an index probe per lead.  The key is checked as well (and
+	 * keeps the statement one that names its leads, SPEC §13); the caller
+	 * checks the row count.
 	 */
 	t[U_KEY] = TEXTARRAYOID;
 	t[U_MOVED] = BOOLARRAYOID;
@@ -388,7 +390,7 @@ lf_prepare_plans(void)
 		"  pg_catalog.unnest($19) AS recycled_inc, pg_catalog.unnest($20) AS existing,"
 		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit,"
 		"  pg_catalog.unnest($23) AS tid) AS u"
-		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid",
+		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid AND l.lead_key OPERATOR(pg_catalog.=) u.k",
 		U_NPARAMS, t, CURSOR_OPT_GENERIC_PLAN);
 
 	t[0] = TEXTOID;
@@ -1119,8 +1121,16 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 
 			for (j = 0; j < U_NPARAMS; j++)
 				v[j] = lf_arr_done(&u[j]);
-			/* a TID scan per lead: never a hash of the whole table */
+			/*
+			 * A TID scan per lead: never a hash of the whole table, nor an
+			 * index probe per lead.  (The plan is made here, at the first
+			 * execution and after invalidations.)
+			 */
 			nest = NewGUCNestLevel();
+			(void) set_config_option("enable_indexscan", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 			(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_SAVE, true, 0, false);
 			(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,

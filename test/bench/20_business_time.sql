@@ -98,6 +98,15 @@ SELECT 6, 'business_add vs from + amount (up to 80 hours, Europe/Berlin)', r.our
        r.ours_ms / r.base_ms, 'info', NULL
   FROM pg_temp.race($q$SELECT count(lead_funnel.business_add(a, (b10d - a) / 3, 'bench_berlin')) FROM pairs$q$,
                     'SELECT count(a + (b10d - a) / 3) FROM pairs') r;
+-- how the cost grows with the number of pairs: all of them vs a tenth
+-- (about 10 means a constant cost per pair)
+CREATE TEMP TABLE pairs_tenth AS SELECT * FROM pairs LIMIT :n / 10;
+VACUUM ANALYZE pairs_tenth;
+INSERT INTO figures
+SELECT 7, 'business_time growth: 1 000 000 vs 100 000 pairs (UTC)', r.ours_ms, r.base_ms,
+       r.ours_ms / r.base_ms, 'info', NULL
+  FROM pg_temp.race('SELECT count(lead_funnel.business_time(a, b10d)) FROM pairs',
+                    'SELECT count(lead_funnel.business_time(a, b10d)) FROM pairs_tenth') r;
 
 \pset format unaligned
 \pset fieldsep '  '

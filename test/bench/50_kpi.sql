@@ -20,71 +20,90 @@ SET timezone = 'UTC';
 DELETE FROM bench.sample WHERE name LIKE 'kpi%';
 SELECT (1000000 * :scale)::int AS n \gset
 
--- ---- 1 000 000 synthetic leads over 2025 and their events ----
+-- ---- synthetic leads over 2025 and their events (bench.kpi_load(n)) ----
 -- 70 % become MQL; of those 60 % are accepted, 20 % recycled, 10 %
 -- disqualified, 10 % wait; of the accepted, half reach SQL, a quarter an
 -- opportunity, a tenth become customer.  Answers come within 0..8 hours.
-ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
-ALTER TABLE lead_funnel.stage_event DISABLE TRIGGER stage_event_guard;
-TRUNCATE lead_funnel.lead, lead_funnel.stage_event;
+CREATE OR REPLACE PROCEDURE bench.kpi_load(n int) LANGUAGE plpgsql AS $load$
+BEGIN
+  ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
+  ALTER TABLE lead_funnel.stage_event DISABLE TRIGGER stage_event_guard;
+  TRUNCATE lead_funnel.lead, lead_funnel.stage_event;
 
-CREATE TEMP TABLE gen AS
-SELECT i,
-       'B' || i AS lead_key,
-       t0,
-       CASE WHEN h < 70 THEN t0 + interval '1 hour' END AS mql_at,
-       CASE WHEN h < 42 THEN 'sal' WHEN h < 56 THEN 'recycled' WHEN h < 63 THEN 'disqualified' END AS answer,
-       t0 + interval '1 hour' + (i % 480) * interval '1 minute' AS answer_at,
-       (ARRAY['fair', 'webinar', 'ads', 'newsletter', 'partner'])[1 + i % 5] AS campaign,
-       'team' || (i % 8) AS team,
-       h, (i / 100) % 100 AS g
-  FROM (SELECT i, ((i::bigint * 7919) % 100)::int AS h,
-               timestamptz '2025-01-06 08:00+00' + (i % 360) * interval '1 day'
-                 + ((i / 360) % 60) * interval '1 second' AS t0
-          FROM generate_series(1, :n) AS i) AS s;
+  DROP TABLE IF EXISTS gen;
+  CREATE TEMP TABLE gen AS
+  SELECT i,
+         'B' || i AS lead_key,
+         t0,
+         CASE WHEN h < 70 THEN t0 + interval '1 hour' END AS mql_at,
+         CASE WHEN h < 42 THEN 'sal' WHEN h < 56 THEN 'recycled' WHEN h < 63 THEN 'disqualified' END AS answer,
+         t0 + interval '1 hour' + (i % 480) * interval '1 minute' AS answer_at,
+         (ARRAY['fair', 'webinar', 'ads', 'newsletter', 'partner'])[1 + i % 5] AS campaign,
+         'team' || (i % 8) AS team,
+         h, (i / 100) % 100 AS g
+    FROM (SELECT i, ((i::bigint * 7919) % 100)::int AS h,
+                 timestamptz '2025-01-06 08:00+00' + (i % 360) * interval '1 day'
+                   + ((i / 360) % 60) * interval '1 second' AS t0
+            FROM generate_series(1, n) AS i) AS s;
 
-INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, owner, team, campaign, segment,
-                              created_at, prospect_at, mql_at, sal_at, sql_at, opportunity_at,
-                              customer_at, recycled_count, last_recycled_at, disqualified_at)
-SELECT lead_key,
-       CASE WHEN mql_at IS NULL THEN 'prospect'
-            WHEN answer IS NULL THEN 'mql'
-            WHEN answer <> 'sal' THEN answer
-            WHEN g < 10 THEN 'customer' WHEN g < 25 THEN 'opportunity' WHEN g < 50 THEN 'sql'
-            ELSE 'sal' END::lead_funnel.stage,
-       COALESCE(answer_at + CASE WHEN answer = 'sal' AND g < 50 THEN interval '3 days' END,
-                CASE WHEN answer IS NOT NULL THEN answer_at END, mql_at, t0),
-       'owner' || (i % 50), team, campaign, NULL,
-       t0, t0, mql_at,
-       CASE WHEN answer = 'sal' THEN answer_at END,
-       CASE WHEN answer = 'sal' AND g < 50 THEN answer_at + interval '1 day' END,
-       CASE WHEN answer = 'sal' AND g < 25 THEN answer_at + interval '2 days' END,
-       CASE WHEN answer = 'sal' AND g < 10 THEN answer_at + interval '3 days' END,
-       CASE WHEN answer = 'recycled' THEN 1 ELSE 0 END,
-       CASE WHEN answer = 'recycled' THEN answer_at END,
-       CASE WHEN answer = 'disqualified' THEN answer_at END
-  FROM gen;
+  INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, owner, team, campaign, segment,
+                                created_at, prospect_at, mql_at, sal_at, sql_at, opportunity_at,
+                                customer_at, recycled_count, last_recycled_at, disqualified_at)
+  SELECT lead_key,
+         CASE WHEN mql_at IS NULL THEN 'prospect'
+              WHEN answer IS NULL THEN 'mql'
+              WHEN answer <> 'sal' THEN answer
+              WHEN g < 10 THEN 'customer' WHEN g < 25 THEN 'opportunity' WHEN g < 50 THEN 'sql'
+              ELSE 'sal' END::lead_funnel.stage,
+         COALESCE(answer_at + CASE WHEN answer = 'sal' AND g < 50 THEN interval '3 days' END,
+                  CASE WHEN answer IS NOT NULL THEN answer_at END, mql_at, t0),
+         'owner' || (i % 50), team, campaign, NULL,
+         t0, t0, mql_at,
+         CASE WHEN answer = 'sal' THEN answer_at END,
+         CASE WHEN answer = 'sal' AND g < 50 THEN answer_at + interval '1 day' END,
+         CASE WHEN answer = 'sal' AND g < 25 THEN answer_at + interval '2 days' END,
+         CASE WHEN answer = 'sal' AND g < 10 THEN answer_at + interval '3 days' END,
+         CASE WHEN answer = 'recycled' THEN 1 ELSE 0 END,
+         CASE WHEN answer = 'recycled' THEN answer_at END,
+         CASE WHEN answer = 'disqualified' THEN answer_at END
+    FROM gen;
 
--- events phase by phase, so that event_id follows time within each lead
-INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, source)
-SELECT lead_key, NULL, 'prospect', t0, 'bench', team, 'move' FROM gen;
-INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, source)
-SELECT lead_key, 'prospect', 'mql', mql_at, 'bench', team, 'move' FROM gen WHERE mql_at IS NOT NULL;
-INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, reason, source)
-SELECT lead_key, 'mql', answer::lead_funnel.stage, answer_at, 'bench', team,
-       CASE WHEN answer <> 'sal' THEN 'bench reason ' || (i % 7) END, 'move'
-  FROM gen WHERE answer IS NOT NULL;
-INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, source)
-SELECT lead_key, f::lead_funnel.stage, t::lead_funnel.stage, answer_at + d, 'bench', team, 'move'
-  FROM gen
-  CROSS JOIN (VALUES ('sal', 'sql', interval '1 day', 50), ('sql', 'opportunity', interval '2 days', 25),
-                     ('opportunity', 'customer', interval '3 days', 10)) AS s(f, t, d, share)
- WHERE answer = 'sal' AND g < share
- ORDER BY d;
+  -- events phase by phase, so that event_id follows time within each lead
+  INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, source)
+  SELECT lead_key, NULL, 'prospect', t0, 'bench', team, 'move' FROM gen;
+  INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, source)
+  SELECT lead_key, 'prospect', 'mql', mql_at, 'bench', team, 'move' FROM gen WHERE mql_at IS NOT NULL;
+  INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, reason, source)
+  SELECT lead_key, 'mql', answer::lead_funnel.stage, answer_at, 'bench', team,
+         CASE WHEN answer <> 'sal' THEN 'bench reason ' || (i % 7) END, 'move'
+    FROM gen WHERE answer IS NOT NULL;
+  INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at, actor, team, source)
+  SELECT lead_key, f::lead_funnel.stage, t::lead_funnel.stage, answer_at + d, 'bench', team, 'move'
+    FROM gen
+    CROSS JOIN (VALUES ('sal', 'sql', interval '1 day', 50), ('sql', 'opportunity', interval '2 days', 25),
+                       ('opportunity', 'customer', interval '3 days', 10)) AS s(f, t, d, share)
+   WHERE answer = 'sal' AND g < share
+   ORDER BY d;
 
-ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
-ALTER TABLE lead_funnel.stage_event ENABLE TRIGGER stage_event_guard;
-DROP TABLE gen;
+  ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
+  ALTER TABLE lead_funnel.stage_event ENABLE TRIGGER stage_event_guard;
+  DROP TABLE gen;
+END $load$;
+-- How the cost grows: the views over 100 000 leads first (three repetitions
+-- each), then everything over 1 000 000.
+CALL bench.kpi_load(:n / 10);
+VACUUM ANALYZE lead_funnel.lead, lead_funnel.stage_event;
+CHECKPOINT;
+SELECT count(*) FROM (SELECT * FROM lead_funnel.kpi_funnel) AS x;
+SELECT count(*) FROM (SELECT * FROM lead_funnel.kpi_handoff) AS x;
+CALL bench.measure('kpi_funnel_100k', 'ours', 1, 'SELECT * FROM lead_funnel.kpi_funnel');
+CALL bench.measure('kpi_handoff_100k', 'ours', 1, 'SELECT * FROM lead_funnel.kpi_handoff');
+CALL bench.measure('kpi_funnel_100k', 'ours', 2, 'SELECT * FROM lead_funnel.kpi_funnel');
+CALL bench.measure('kpi_handoff_100k', 'ours', 2, 'SELECT * FROM lead_funnel.kpi_handoff');
+CALL bench.measure('kpi_funnel_100k', 'ours', 3, 'SELECT * FROM lead_funnel.kpi_funnel');
+CALL bench.measure('kpi_handoff_100k', 'ours', 3, 'SELECT * FROM lead_funnel.kpi_handoff');
+
+CALL bench.kpi_load(:n);
 VACUUM ANALYZE lead_funnel.lead, lead_funnel.stage_event;
 CHECKPOINT;
 SELECT (SELECT count(*) FROM lead_funnel.lead) AS leads, (SELECT count(*) FROM lead_funnel.stage_event) AS events;
@@ -150,3 +169,13 @@ SELECT bench.line('kpi_funnel_1m_vs_sql', 'max', 1.0);
 SELECT bench.line('kpi_handoff_1m_vs_sql', 'max', 1.0);
 SELECT bench.line('kpi_funnel_1m_vs_event_log', 'max', 1.0);
 SELECT bench.line('kpi_handoff_1m_vs_event_log', 'max', 1.0);
+
+-- growth from 100 000 to 1 000 000 leads (10x the data; about 10 means linear)
+SELECT format('BENCH|%s_growth_1m_vs_100k|%s|%s|%s|info|info', v, round(big::numeric, 1),
+              round(small::numeric, 1), round((big / small)::numeric, 2))
+  FROM (SELECT v,
+               (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM bench.sample
+                 WHERE name = v || '_1m_vs_sql' AND side = 'ours') AS big,
+               (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM bench.sample
+                 WHERE name = v || '_100k' AND side = 'ours') AS small
+          FROM unnest('{kpi_funnel,kpi_handoff}'::text[]) AS v) AS g;
