@@ -31,12 +31,58 @@
 #include "utils/lsyscache.h"
 #include "miscadmin.h"
 #include "tcop/pquery.h"
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 #include "utils/portal.h"
 #include "utils/rel.h"
 
 #include "lead_funnel.h"
 
 PG_MODULE_MAGIC;
+
+/*
+ * make asan builds this library with AddressSanitizer and loads it into a
+ * server that is not: the ASan runtime arrives as a dependency of this
+ * library, after the C library, so it must not insist on coming first.
+ * Options are given here because the runtime reads ASAN_OPTIONS from
+ * /proc/self/environ, which the postmaster overwrites with its process
+ * title.  Reports go to stderr, that is, to the server log.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+extern PGDLLEXPORT const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "verify_asan_link_order=0:detect_leaks=0:halt_on_error=1";
+}
+
+/*
+ * An error leaves our frames by siglongjmp.  A preloaded runtime would
+ * intercept that and clear the abandoned frames' redzones in the shadow
+ * memory; ours comes too late to intercept anything, so the redzones stay
+ * poisoned and a later frame of ours that lands on them would be reported.
+ * At every (sub)transaction abort -- after the jump -- we clear the shadow
+ * of the whole stack below the stack base ourselves.  (Frames still live
+ * above lose their redzones until they return: fewer checks, never a false
+ * report.)
+ */
+static pg_noinline void
+lf_asan_forget_abandoned_frames(void)
+{
+	char		here;
+	pg_stack_base_t base = set_stack_base();
+	uintptr_t	top;
+	uintptr_t	bottom = (uintptr_t) &here - 4 * 1024 * 1024;
+
+	restore_stack_base(base);
+	top = (uintptr_t) base;
+	if (top != 0 && top > bottom)
+		__asan_unpoison_memory_region((void *) bottom, top - bottom);
+}
+#else
+#define lf_asan_forget_abandoned_frames() ((void) 0)
+#endif
 
 #define LF_MAX_CACHES 16
 
@@ -149,6 +195,9 @@ lf_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			lf_asan_forget_abandoned_frames();
+			lf_buffer_xact_end(false);
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
@@ -162,7 +211,10 @@ lf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		lf_asan_forget_abandoned_frames();
 		lf_buffer_subxact_abort(mySubid);
+	}
 }
 
 void
