@@ -38,28 +38,14 @@ $$;
 CALL bench.sla_load(:n / 10, :as_of);
 VACUUM ANALYZE lead_funnel.lead, lead_funnel.sla_breach;
 CHECKPOINT;
-CALL bench.measure('sla_sweep_100k_open_1k_new', 'ours', 1, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
-CALL bench.measure('sla_sweep_100k_open_1k_new', 'ours', 2, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
-CALL bench.measure('sla_sweep_100k_open_1k_new', 'ours', 3, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-CALL bench.sla_reset();
+\set figure sla_sweep_100k_open_1k_new
+\ir sla_sweep_rounds.psql
 
 CALL bench.sla_load(:n, :as_of);
 VACUUM ANALYZE lead_funnel.lead, lead_funnel.sla_breach;
 CHECKPOINT;
-CALL bench.measure('sla_sweep_1m_open_1k_new', 'ours', 1, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-SELECT count(*) AS recorded FROM lead_funnel.sla_breach;
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
-CALL bench.measure('sla_sweep_1m_open_1k_new', 'ours', 2, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
-CALL bench.measure('sla_sweep_1m_open_1k_new', 'ours', 3, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
+\set figure sla_sweep_1m_open_1k_new
+\ir sla_sweep_rounds.psql
 
 -- the backlog: 100 000 leads breached a week earlier, recorded, still in mql
 ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
@@ -73,14 +59,8 @@ ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
 ALTER TABLE lead_funnel.sla_breach ENABLE TRIGGER sla_breach_guard;
 VACUUM ANALYZE lead_funnel.lead, lead_funnel.sla_breach;
 CHECKPOINT;
-CALL bench.measure('sla_sweep_1m_open_1k_new_100k_backlog', 'ours', 1, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-SELECT count(*) AS recorded_now FROM lead_funnel.sla_breach WHERE detected_at = '2026-03-02 12:00+00';
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
-CALL bench.measure('sla_sweep_1m_open_1k_new_100k_backlog', 'ours', 2, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
-CALL bench.sla_reset();
-VACUUM lead_funnel.sla_breach;
-CALL bench.measure('sla_sweep_1m_open_1k_new_100k_backlog', 'ours', 3, $$SELECT lead_funnel.sla_sweep('2026-03-02 12:00+00')$$);
+\set figure sla_sweep_1m_open_1k_new_100k_backlog
+\ir sla_sweep_rounds.psql
 
 -- absolute target: the baseline column is the 50 ms budget
 INSERT INTO bench.sample SELECT n, 'base', 1, 50
