@@ -162,3 +162,44 @@ SELECT format('BENCH|trigger_ms_per_1k_rows_180k_vs_20k_batch|%s|%s|%s|info|info
               round(((l.ms / 180) / (s.ms / 20))::numeric, 2))
   FROM bench.sample l, bench.sample s
  WHERE l.name = 'trigger_growth_large' AND s.name = 'trigger_growth_small';
+
+-- How the cost grows with the ledger: the same 20 000-row status UPDATE
+-- (prospect -> mql) of a fresh attached table, first with the 200 000 leads
+-- above in lead_funnel.lead, then after 1 000 000 more leads were loaded
+-- (bulk, past the ledger guard: a benchmark's data load).  Three repetitions
+-- each, on fresh tables.
+CREATE OR REPLACE PROCEDURE bench.trigger_size_round(tag text, rep int) LANGUAGE plpgsql AS $p$
+DECLARE t text := format('bench.crm_size_%s_%s', tag, rep);
+BEGIN
+  EXECUTE format('DROP TABLE IF EXISTS %s', t);
+  EXECUTE format('CREATE TABLE %s (id int PRIMARY KEY, status text NOT NULL, owner text, note text)', t);
+  PERFORM lead_funnel.attach(t::regclass, 'id', 'status', '{"new": "prospect", "mql": "mql"}',
+                             jsonb_build_object('key_prefix', format('%s-%s:', tag, rep)));
+  EXECUTE format('INSERT INTO %s SELECT i, ''new'' FROM generate_series(1, 20000) AS i', t);
+END $p$;
+CALL bench.trigger_size_round('small', 1);
+CALL bench.trigger_size_round('small', 2);
+CALL bench.trigger_size_round('small', 3);
+VACUUM ANALYZE lead_funnel.lead, lead_funnel.stage_event;
+CHECKPOINT;
+CALL bench.measure('trigger_size_200k', 'ours', 1, $$UPDATE bench.crm_size_small_1 SET status = 'mql'$$);
+CALL bench.measure('trigger_size_200k', 'ours', 2, $$UPDATE bench.crm_size_small_2 SET status = 'mql'$$);
+CALL bench.measure('trigger_size_200k', 'ours', 3, $$UPDATE bench.crm_size_small_3 SET status = 'mql'$$);
+
+ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
+INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at, prospect_at)
+SELECT 'bulk-' || i, 'prospect', now(), now(), now() FROM generate_series(1, 1000000) AS i;
+ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
+CALL bench.trigger_size_round('large', 1);
+CALL bench.trigger_size_round('large', 2);
+CALL bench.trigger_size_round('large', 3);
+VACUUM ANALYZE lead_funnel.lead, lead_funnel.stage_event;
+CHECKPOINT;
+CALL bench.measure('trigger_size_1m', 'ours', 1, $$UPDATE bench.crm_size_large_1 SET status = 'mql'$$);
+CALL bench.measure('trigger_size_1m', 'ours', 2, $$UPDATE bench.crm_size_large_2 SET status = 'mql'$$);
+CALL bench.measure('trigger_size_1m', 'ours', 3, $$UPDATE bench.crm_size_large_3 SET status = 'mql'$$);
+SELECT format('BENCH|trigger_20k_rows_1_2m_vs_200k_leads|%s|%s|%s|info|info',
+              round(big::numeric, 1), round(small::numeric, 1), round((big / small)::numeric, 2))
+  FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE name = 'trigger_size_1m') AS big,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE name = 'trigger_size_200k') AS small
+          FROM bench.sample WHERE side = 'ours') AS g;
