@@ -345,8 +345,9 @@ lf_prepare_plans(void)
 	 * rows are found by the ctid the lock returned (they stay put while we
 	 * hold the lock): a TID scan per lead instead of a join with the whole
 	 * table or an index probe per lead.  The key is checked as well (and
-	 * keeps the statement one that names its leads, SPEC §13); the caller
-	 * checks the row count.
+	 * keeps the statement one that names its leads, SPEC §13), written as a
+	 * function call so that it is a filter and not an index condition that
+	 * the planner would prefer; the caller checks the row count.
 	 */
 	t[U_KEY] = TEXTARRAYOID;
 	t[U_MOVED] = BOOLARRAYOID;
@@ -390,7 +391,7 @@ lf_prepare_plans(void)
 		"  pg_catalog.unnest($19) AS recycled_inc, pg_catalog.unnest($20) AS existing,"
 		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit,"
 		"  pg_catalog.unnest($23) AS tid) AS u"
-		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid AND l.lead_key OPERATOR(pg_catalog.=) u.k",
+		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid AND pg_catalog.texteq(l.lead_key, u.k)",
 		U_NPARAMS, t, CURSOR_OPT_GENERIC_PLAN);
 
 	t[0] = TEXTOID;
@@ -982,7 +983,6 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		for (i = 0; i < SPI_processed; i++)
 		{
 			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
 			bool		isnull;
 
 			l = hash_search(leads, &key, HASH_FIND, NULL);
@@ -1117,26 +1117,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 		if (nupd > 0)
 		{
-			int			nest;
-
 			for (j = 0; j < U_NPARAMS; j++)
 				v[j] = lf_arr_done(&u[j]);
-			/*
-			 * A TID scan per lead: never a hash of the whole table, nor an
-			 * index probe per lead.  (The plan is made here, at the first
-			 * execution and after invalidations.)
-			 */
-			nest = NewGUCNestLevel();
-			(void) set_config_option("enable_indexscan", "off", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-			(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-			(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-			(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
 			lf_exec(lf_plan_update, v, NULL, 0);
-			AtEOXact_GUC(true, nest);
 			if (SPI_processed != (uint64) nupd)
 				elog(ERROR, "lead_funnel: updated %llu of %d leads",
 					 (unsigned long long) SPI_processed, nupd);
