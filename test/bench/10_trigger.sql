@@ -177,27 +177,17 @@ BEGIN
                              jsonb_build_object('key_prefix', format('%s-%s:', tag, rep)));
   EXECUTE format('INSERT INTO %s SELECT i, ''new'' FROM generate_series(1, 20000) AS i', t);
 END $p$;
-CALL bench.trigger_size_round('small', 1);
-CALL bench.trigger_size_round('small', 2);
-CALL bench.trigger_size_round('small', 3);
-VACUUM ANALYZE lead_funnel.lead, lead_funnel.stage_event;
-CHECKPOINT;
-CALL bench.measure('trigger_size_200k', 'ours', 1, $$UPDATE bench.crm_size_small_1 SET status = 'mql'$$);
-CALL bench.measure('trigger_size_200k', 'ours', 2, $$UPDATE bench.crm_size_small_2 SET status = 'mql'$$);
-CALL bench.measure('trigger_size_200k', 'ours', 3, $$UPDATE bench.crm_size_small_3 SET status = 'mql'$$);
+\set tag small
+\set figure trigger_size_200k
+\ir trigger_size_rounds.psql
 
 ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
 INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at, prospect_at)
 SELECT 'bulk-' || i, 'prospect', now(), now(), now() FROM generate_series(1, 1000000) AS i;
 ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
-CALL bench.trigger_size_round('large', 1);
-CALL bench.trigger_size_round('large', 2);
-CALL bench.trigger_size_round('large', 3);
-VACUUM ANALYZE lead_funnel.lead, lead_funnel.stage_event;
-CHECKPOINT;
-CALL bench.measure('trigger_size_1m', 'ours', 1, $$UPDATE bench.crm_size_large_1 SET status = 'mql'$$);
-CALL bench.measure('trigger_size_1m', 'ours', 2, $$UPDATE bench.crm_size_large_2 SET status = 'mql'$$);
-CALL bench.measure('trigger_size_1m', 'ours', 3, $$UPDATE bench.crm_size_large_3 SET status = 'mql'$$);
+\set tag large
+\set figure trigger_size_1m
+\ir trigger_size_rounds.psql
 SELECT format('BENCH|trigger_20k_rows_1_2m_vs_200k_leads|%s|%s|%s|info|info',
               round(big::numeric, 1), round(small::numeric, 1), round((big / small)::numeric, 2))
   FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE name = 'trigger_size_1m') AS big,
