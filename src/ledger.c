@@ -576,14 +576,13 @@ lf_violation(LfChange *c, LfLead *l, int sqlerrcode, char *message, char *hint,
 
 /* reset the working state of every lead to what the table holds */
 static void
-lf_reset_states(HTAB *leads)
+lf_reset_states(LfLead **order, int nkeys)
 {
-	HASH_SEQ_STATUS st;
-	LfLead	   *l;
+	int			k;
 
-	hash_seq_init(&st, leads);
-	while ((l = hash_seq_search(&st)) != NULL)
+	for (k = 0; k < nkeys; k++)
 	{
+		LfLead	   *l = order[k];
 		const char *key = l->key;
 		LfLead		save = *l;
 
@@ -812,24 +811,46 @@ lf_read_leads(HTAB *leads)
 	}
 }
 
-/* array builders */
+/*
+ * Array builders: the values are collected as they come and the array is
+ * formed once at the end (no per-element copy or regrowth of the array
+ * itself, as accumArrayResult would do for every text element).
+ */
 typedef struct LfArr
 {
-	ArrayBuildState *st;
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	int			size;
 	Oid			elemtype;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
 } LfArr;
 
-static inline void
+static void
 lf_arr_init(LfArr *a, Oid elemtype)
 {
-	a->st = initArrayResult(elemtype, CurrentMemoryContext, false);
+	a->size = 64;
+	a->n = 0;
+	a->values = palloc(sizeof(Datum) * a->size);
+	a->nulls = palloc(sizeof(bool) * a->size);
 	a->elemtype = elemtype;
+	get_typlenbyvalalign(elemtype, &a->typlen, &a->typbyval, &a->typalign);
 }
 
 static inline void
 lf_arr_add(LfArr *a, Datum d, bool isnull)
 {
-	a->st = accumArrayResult(a->st, d, isnull, a->elemtype, CurrentMemoryContext);
+	if (a->n == a->size)
+	{
+		a->size *= 2;
+		a->values = repalloc(a->values, sizeof(Datum) * a->size);
+		a->nulls = repalloc(a->nulls, sizeof(bool) * a->size);
+	}
+	a->values[a->n] = isnull ? (Datum) 0 : d;
+	a->nulls[a->n] = isnull;
+	a->n++;
 }
 
 static inline void
@@ -838,10 +859,17 @@ lf_arr_text(LfArr *a, const char *s)
 	lf_arr_add(a, s ? CStringGetTextDatum(s) : (Datum) 0, s == NULL);
 }
 
-static inline Datum
+static Datum
 lf_arr_done(LfArr *a)
 {
-	return makeArrayResult(a->st, CurrentMemoryContext);
+	int			dims[1];
+	int			lbs[1];
+
+	dims[0] = a->n;
+	lbs[0] = 1;
+	return PointerGetDatum(construct_md_array(a->values, a->nulls, 1, dims, lbs,
+											  a->elemtype, a->typlen, a->typbyval,
+											  a->typalign));
 }
 
 /*
@@ -868,7 +896,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	ListCell   *lc;
 	int			attempt;
 	Datum		v[U_NPARAMS];
-	HASH_SEQ_STATUS hs;
+	LfLead	  **order;
+	int			k;
 	LfLead	   *l;
 	int			guc_nestlevel = 0;
 
@@ -901,6 +930,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	leads = hash_create("lead_funnel batch", Max(n, 16), &ctl,
 						HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 
+	/* the batch's leads, in the order they first appear (entries never move) */
+	order = palloc(sizeof(LfLead *) * n);
 	lf_arr_init(&keys, TEXTOID);
 	for (i = 0; i < n; i++)
 	{
@@ -916,6 +947,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		if (!found)
 		{
 			memset(((char *) l) + sizeof(char *), 0, sizeof(LfLead) - sizeof(char *));
+			order[nkeys] = l;
 			l->engagement_as_of_null = true;	/* set by the lock if the lead exists */
 			lf_arr_text(&keys, changes[i].lead_key);
 			nkeys++;
@@ -955,7 +987,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		LfArr		conflicted;
 		int			nconflicts = 0;
 
-		lf_reset_states(leads);
+		lf_reset_states(order, nkeys);
 		soft = NIL;
 		lf_validate(changes, n, leads, event_idx, event_from, event_team,
 					&nevents, &deals, &soft);
@@ -963,9 +995,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_arr_init(&nk, TEXTOID);
 		lf_arr_init(&ns, lf_stage_typid);
 		lf_arr_init(&nt, TIMESTAMPTZOID);
-		hash_seq_init(&hs, leads);
-		while ((l = hash_seq_search(&hs)) != NULL)
+		for (k = 0; k < nkeys; k++)
 		{
+			l = order[k];
 			if (!l->needs_insert)
 				continue;
 			lf_arr_text(&nk, l->key);
@@ -1002,9 +1034,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					 errmsg("could not create leads concurrently created by other sessions"),
 					 errhint("Retry the transaction.")));
 		lf_arr_init(&conflicted, TEXTOID);
-		hash_seq_init(&hs, leads);
-		while ((l = hash_seq_search(&hs)) != NULL)
+		for (k = 0; k < nkeys; k++)
 		{
+			l = order[k];
 			if (l->needs_insert)
 			{
 				lf_arr_text(&conflicted, l->key);
@@ -1090,9 +1122,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_arr_init(&u[U_FIT], NUMERICOID);
 		lf_arr_init(&u[U_TID], TIDOID);
 
-		hash_seq_init(&hs, leads);
-		while ((l = hash_seq_search(&hs)) != NULL)
+		for (k = 0; k < nkeys; k++)
 		{
+			l = order[k];
 			if (!l->dirty)
 				continue;
 			lf_arr_text(&u[U_KEY], l->key);
@@ -1136,9 +1168,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_arr_init(&ak, TEXTOID);
 		lf_arr_init(&at, TEXTOID);
 		lf_arr_init(&aw, TIMESTAMPTZOID);
-		hash_seq_init(&hs, leads);
-		while ((l = hash_seq_search(&hs)) != NULL)
+		for (k = 0; k < nkeys; k++)
 		{
+			l = order[k];
 			if (!l->team_set || l->team == NULL ||
 				(l->init_team != NULL && strcmp(l->init_team, l->team) == 0))
 				continue;
@@ -1163,9 +1195,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 
 		lf_insert_deal(d->key, d->amount, d->at, d->existing);
 	}
-	hash_seq_init(&hs, leads);
-	while ((l = hash_seq_search(&hs)) != NULL)
+	for (k = 0; k < nkeys; k++)
 	{
+		l = order[k];
 		if (l->route && l->stage == LF_STAGE_MQL && l->team == NULL)
 			lf_route_after_move(l->key);
 	}
@@ -1181,11 +1213,11 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		LfChange   *mqls = NULL;
 		int			nmql = 0;
 
-		hash_seq_init(&hs, leads);
-		while ((l = hash_seq_search(&hs)) != NULL)
+		for (k = 0; k < nkeys; k++)
 		{
 			Datum		score;
 
+			l = order[k];
 			if (!l->has_fit || l->fit_isnull || !l->exists ||
 				(l->stage != LF_STAGE_PROSPECT && l->stage != LF_STAGE_RECYCLED))
 				continue;
@@ -1193,7 +1225,6 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			{
 				if (!lf_scoring_model_get("default", &hl, &threshold, &auto_mql) || !auto_mql)
 				{
-					hash_seq_term(&hs);
 					break;
 				}
 				mqls = palloc0(sizeof(LfChange) * hash_get_num_entries(leads));
