@@ -574,6 +574,16 @@ lf_violation(LfChange *c, LfLead *l, int sqlerrcode, char *message, char *hint,
 	*soft = lappend(*soft, v);
 }
 
+/* qsort comparator: leads by the position of their row */
+static int
+lf_lead_tid_cmp(const void *a, const void *b)
+{
+	LfLead	   *x = *(LfLead *const *) a;
+	LfLead	   *y = *(LfLead *const *) b;
+
+	return ItemPointerCompare(&x->tid, &y->tid);
+}
+
 /* reset the working state of every lead to what the table holds */
 static void
 lf_reset_states(LfLead **order, int nkeys)
@@ -1102,6 +1112,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		LfArr		u[U_NPARAMS];
 		int			nupd = 0;
 		int			j;
+		LfLead	  **byrow;
+		int			nbyrow = 0;
 		static const LfStage first_cols[9] = {
 			LF_STAGE_PROSPECT, LF_STAGE_MQL, LF_STAGE_SAL, LF_STAGE_SQL,
 			LF_STAGE_OPPORTUNITY, LF_STAGE_CUSTOMER, LF_STAGE_RECYCLED,
@@ -1122,11 +1134,18 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_arr_init(&u[U_FIT], NUMERICOID);
 		lf_arr_init(&u[U_TID], TIDOID);
 
+		/* in the heap's order: each page is visited once, in sequence */
+		byrow = palloc(sizeof(LfLead *) * nkeys);
 		for (k = 0; k < nkeys; k++)
 		{
-			l = order[k];
-			if (!l->dirty)
-				continue;
+			if (order[k]->dirty)
+				byrow[nbyrow++] = order[k];
+		}
+		qsort(byrow, nbyrow, sizeof(LfLead *), lf_lead_tid_cmp);
+
+		for (k = 0; k < nbyrow; k++)
+		{
+			l = byrow[k];
 			lf_arr_text(&u[U_KEY], l->key);
 			lf_arr_add(&u[U_MOVED], BoolGetDatum(l->moved), false);
 			lf_arr_add(&u[U_STAGE], LfStageGetDatum(l->stage), !l->moved);
