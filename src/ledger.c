@@ -860,9 +860,9 @@ typedef struct LfArr
 } LfArr;
 
 static void
-lf_arr_init(LfArr *a, Oid elemtype)
+lf_arr_init(LfArr *a, Oid elemtype, int capacity)
 {
-	a->size = 64;
+	a->size = Max(capacity, 8);
 	a->n = 0;
 	a->values = palloc(sizeof(Datum) * a->size);
 	a->nulls = palloc(sizeof(bool) * a->size);
@@ -963,7 +963,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 
 	/* the batch's leads, in the order they first appear (entries never move) */
 	order = palloc(sizeof(LfLead *) * n);
-	lf_arr_init(&keys, TEXTOID);
+	lf_arr_init(&keys, TEXTOID, n);
 	for (i = 0; i < n; i++)
 	{
 		bool		found;
@@ -1023,9 +1023,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_validate(changes, n, leads, event_idx, event_from, event_team,
 					&nevents, &deals, &soft);
 
-		lf_arr_init(&nk, TEXTOID);
-		lf_arr_init(&ns, lf_stage_typid);
-		lf_arr_init(&nt, TIMESTAMPTZOID);
+		lf_arr_init(&nk, TEXTOID, nkeys);
+		lf_arr_init(&ns, lf_stage_typid, nkeys);
+		lf_arr_init(&nt, TIMESTAMPTZOID, nkeys);
 		for (k = 0; k < nkeys; k++)
 		{
 			l = order[k];
@@ -1064,7 +1064,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not create leads concurrently created by other sessions"),
 					 errhint("Retry the transaction.")));
-		lf_arr_init(&conflicted, TEXTOID);
+		lf_arr_init(&conflicted, TEXTOID, 64);
 		for (k = 0; k < nkeys; k++)
 		{
 			l = order[k];
@@ -1108,12 +1108,12 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 		qsort(pos, nevents, sizeof(LfEventPos), lf_event_pos_cmp);
 
-		lf_arr_init(&e[E_KEY], TEXTOID);
-		lf_arr_init(&e[E_FROM], lf_stage_typid);
-		lf_arr_init(&e[E_TO], lf_stage_typid);
-		lf_arr_init(&e[E_AT], TIMESTAMPTZOID);
+		lf_arr_init(&e[E_KEY], TEXTOID, nevents);
+		lf_arr_init(&e[E_FROM], lf_stage_typid, nevents);
+		lf_arr_init(&e[E_TO], lf_stage_typid, nevents);
+		lf_arr_init(&e[E_AT], TIMESTAMPTZOID, nevents);
 		for (j = E_ACTOR; j < E_NPARAMS; j++)
-			lf_arr_init(&e[j], TEXTOID);
+			lf_arr_init(&e[j], TEXTOID, nevents);
 		for (k = 0; k < nevents; k++)
 		{
 			LfChange   *c;
@@ -1156,19 +1156,19 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			LF_STAGE_DISQUALIFIED, LF_STAGE_LOST
 		};
 
-		lf_arr_init(&u[U_KEY], TEXTOID);
-		lf_arr_init(&u[U_MOVED], BOOLOID);
-		lf_arr_init(&u[U_STAGE], lf_stage_typid);
-		lf_arr_init(&u[U_ENTERED], TIMESTAMPTZOID);
+		lf_arr_init(&u[U_KEY], TEXTOID, nkeys);
+		lf_arr_init(&u[U_MOVED], BOOLOID, nkeys);
+		lf_arr_init(&u[U_STAGE], lf_stage_typid, nkeys);
+		lf_arr_init(&u[U_ENTERED], TIMESTAMPTZOID, nkeys);
 		for (j = U_OWNER; j <= U_SEGMENT; j++)
-			lf_arr_init(&u[j], TEXTOID);
+			lf_arr_init(&u[j], TEXTOID, nkeys);
 		for (j = U_DUE; j <= U_LOST; j++)
-			lf_arr_init(&u[j], TIMESTAMPTZOID);
-		lf_arr_init(&u[U_RECYCLED_INC], INT4OID);
-		lf_arr_init(&u[U_EXISTING], BOOLOID);
-		lf_arr_init(&u[U_HAS_FIT], BOOLOID);
-		lf_arr_init(&u[U_FIT], NUMERICOID);
-		lf_arr_init(&u[U_TID], TIDOID);
+			lf_arr_init(&u[j], TIMESTAMPTZOID, nkeys);
+		lf_arr_init(&u[U_RECYCLED_INC], INT4OID, nkeys);
+		lf_arr_init(&u[U_EXISTING], BOOLOID, nkeys);
+		lf_arr_init(&u[U_HAS_FIT], BOOLOID, nkeys);
+		lf_arr_init(&u[U_FIT], NUMERICOID, nkeys);
+		lf_arr_init(&u[U_TID], TIDOID, nkeys);
 
 		/* in the heap's order: each page is visited once, in sequence */
 		byrow = palloc(sizeof(LfLead *) * nkeys);
@@ -1220,9 +1220,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					aw;
 		int			nassign = 0;
 
-		lf_arr_init(&ak, TEXTOID);
-		lf_arr_init(&at, TEXTOID);
-		lf_arr_init(&aw, TIMESTAMPTZOID);
+		lf_arr_init(&ak, TEXTOID, 64);
+		lf_arr_init(&at, TEXTOID, 64);
+		lf_arr_init(&aw, TIMESTAMPTZOID, 64);
 		for (k = 0; k < nkeys; k++)
 		{
 			l = order[k];
