@@ -32,15 +32,7 @@ WORK=$(mktemp -d "$LF_ROOT/dump_restore.XXXXXX")
 n=0
 failures=0
 
-ok() {				# ok <condition-status> <description>
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/../tools/tap.sh"
 
 is() {				# is <got> <expected> <description>
     if [ "$1" == "$2" ]; then

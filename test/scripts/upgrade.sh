@@ -34,10 +34,7 @@ NEW=lf_upgrade_new
 WORK=$(mktemp -d "$LF_ROOT/upgrade.XXXXXX")
 n=0
 
-ok() {
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$(dirname "$0")/../tools/tap.sh"
 
 q() {				# q <db> <sql>
     "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"

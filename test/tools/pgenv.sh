@@ -61,13 +61,7 @@ ensure_packages() {
 
 # ---- build and private install ------------------------------------------------
 
-as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
+. "$here/test/tools/tap.sh"	# as_pg
 
 stage_root() {
     log "building"
@@ -211,7 +205,8 @@ run_pgtap() {
 # test/scripts/*.sh: tests that need more than one database or session,
 # or a server restart (dump/restore, upgrades, crash safety).  Each prints
 # TAP lines ("ok N - ..." / "not ok N - ..."); they get PGBIN, LF_ROOT,
-# PGDATA and the connection variables, and as_pg for server commands.
+# PGDATA and the connection variables, and source test/tools/tap.sh for ok
+# and as_pg.
 run_scripts() {
     local f out rc p t
     for f in $(ls test/scripts/*.sh 2>/dev/null); do
