@@ -43,6 +43,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -862,12 +863,41 @@ typedef struct LfArr
 static void
 lf_arr_init(LfArr *a, Oid elemtype, int capacity)
 {
+	/* storage of the element types, looked up once per backend */
+	static struct
+	{
+		Oid			type;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+	}			known[8];
+	static int	nknown = 0;
+	int			i;
+
 	a->size = Max(capacity, 8);
 	a->n = 0;
 	a->values = palloc(sizeof(Datum) * a->size);
 	a->nulls = palloc(sizeof(bool) * a->size);
 	a->elemtype = elemtype;
+	for (i = 0; i < nknown && known[i].type != elemtype; i++)
+		;
+	if (i < nknown)
+	{
+		a->typlen = known[i].typlen;
+		a->typbyval = known[i].typbyval;
+		a->typalign = known[i].typalign;
+		return;
+	}
 	get_typlenbyvalalign(elemtype, &a->typlen, &a->typbyval, &a->typalign);
+	/* only built-in types: a dropped type's OID could come back as another */
+	if (elemtype < FirstNormalObjectId && nknown < lengthof(known))
+	{
+		known[nknown].type = elemtype;
+		known[nknown].typlen = a->typlen;
+		known[nknown].typbyval = a->typbyval;
+		known[nknown].typalign = a->typalign;
+		nknown++;
+	}
 }
 
 static inline void
