@@ -223,6 +223,42 @@ SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'crm.simple'::regcla
 -- invalid: detach of a table that is not attached
 SELECT lead_funnel.detach('crm.simple');
 
+-- a dropped CRM table is detached (event trigger), also when a role with
+-- no right on lead_funnel drops it, and also with its schema; the history stays
+CREATE TABLE crm.dropped (k int PRIMARY KEY, s text);
+SELECT lead_funnel.attach('crm.dropped', 'k', 's', '{"a": "prospect"}', '{"key_prefix": "dropped-"}');
+INSERT INTO crm.dropped VALUES (1, 'a');
+ALTER TABLE crm.dropped OWNER TO regress_lf_crm_user;
+SET ROLE regress_lf_crm_user;
+DROP TABLE crm.dropped;
+RESET ROLE;
+SELECT count(*) AS attachments FROM lead_funnel.attachment WHERE crm_table::text LIKE '%dropped%' OR crm_table::text ~ '^[0-9]+$';
+SELECT count(*) AS events_kept FROM lead_funnel.stage_event WHERE lead_key = 'dropped-1';
+CREATE SCHEMA crm_gone;
+CREATE TABLE crm_gone.t (k int PRIMARY KEY, s text);
+SELECT lead_funnel.attach('crm_gone.t', 'k', 's', '{"a": "prospect"}', '{"key_prefix": "gone-"}');
+DROP SCHEMA crm_gone CASCADE;
+SELECT count(*) AS attachments FROM lead_funnel.attachment WHERE crm_table::text ~ '^[0-9]+$';
+-- a row left behind while the event trigger was disabled: detach() forgets it
+CREATE TABLE crm.dropped (k int PRIMARY KEY, s text);
+SELECT lead_funnel.attach('crm.dropped', 'k', 's', '{"a": "prospect"}');
+SELECT 'crm.dropped'::regclass::oid AS dropped_oid \gset
+ALTER EVENT TRIGGER lead_funnel_attachment_dropped DISABLE;
+DROP TABLE crm.dropped;
+ALTER EVENT TRIGGER lead_funnel_attachment_dropped ENABLE;
+SELECT count(*) AS dangling FROM lead_funnel.attachment WHERE crm_table::text ~ '^[0-9]+$';
+SELECT lead_funnel.detach(:dropped_oid::regclass);
+SELECT count(*) AS dangling FROM lead_funnel.attachment WHERE crm_table::text ~ '^[0-9]+$';
+-- a drop that rolls back leaves the table attached
+CREATE TABLE crm.dropped (k int PRIMARY KEY, s text);
+SELECT lead_funnel.attach('crm.dropped', 'k', 's', '{"a": "prospect"}');
+BEGIN;
+DROP TABLE crm.dropped;
+ROLLBACK;
+SELECT crm_table FROM lead_funnel.attachment WHERE crm_table = 'crm.dropped'::regclass;
+SELECT lead_funnel.detach('crm.dropped');
+DROP TABLE crm.dropped;
+
 -- a statement of 10 000 rows or more takes the bulk path (the lead table is
 -- locked instead of each row, rows are updated by the ctid the read returned):
 -- 12 000 leads enter, move twice, and every lead and event is right

@@ -203,13 +203,45 @@ BEGIN
     RAISE EXCEPTION 'table "%" is not attached', crm_table::text
       USING ERRCODE = 'undefined_object';
   END IF;
-  EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_status ON %s', crm_table);
-  EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_flush ON %s', crm_table);
+  -- (a table dropped while the event trigger below was disabled leaves its
+  -- row behind: detaching it only forgets the row)
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) crm_table) THEN
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_status ON %s', crm_table);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_flush ON %s', crm_table);
+  END IF;
   DELETE FROM @extschema@.attachment AS a WHERE a.crm_table OPERATOR(pg_catalog.=) detach.crm_table;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.detach(regclass) IS
   'detach a CRM table: removes the trigger, keeps the history';
+
+-- A dropped CRM table is detached: its attachment row would otherwise point
+-- at an OID that a later table may get (and look attached without a
+-- trigger).  The ledger keeps the history, as with detach().
+CREATE FUNCTION @extschema@._attachment_dropped()
+  RETURNS event_trigger
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- (DROP EXTENSION lead_funnel drops this table in the same command)
+  IF pg_catalog.to_regclass('@extschema@.attachment') IS NULL THEN
+    RETURN;
+  END IF;
+  DELETE FROM @extschema@.attachment AS a
+   USING pg_catalog.pg_event_trigger_dropped_objects() AS d
+   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND d.objsubid OPERATOR(pg_catalog.=) 0
+     AND a.crm_table::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._attachment_dropped() IS
+  'internal: event trigger that forgets the attachment of a dropped CRM table';
+REVOKE ALL ON FUNCTION @extschema@._attachment_dropped() FROM PUBLIC;
+CREATE EVENT TRIGGER lead_funnel_attachment_dropped ON sql_drop
+  WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+  EXECUTE FUNCTION @extschema@._attachment_dropped();
+COMMENT ON EVENT TRIGGER lead_funnel_attachment_dropped IS
+  'lead_funnel: a dropped CRM table is detached (its attachment row removed)';
 
 CREATE FUNCTION @extschema@.backfill(crm_table regclass)
   RETURNS bigint
