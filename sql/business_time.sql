@@ -120,3 +120,33 @@ SELECT cal, business_time(a, business_add(a, d, cal), cal) = d AS round_trip
                ('ny_odd', '2024-05-01 12:00Z', interval '-1234 hours 5 minutes'),
                ('berlin_night', '2190-05-01 12:00Z', interval '9999 hours'),
                ('berlin_night', '1910-05-01 12:00Z', interval '-9999 hours')) AS v(cal, a, d);
+
+-- after 2200 the clock changes repeat every 400 years.  PostgreSQL's lookup of
+-- the next change reports none right at the autumn change of 2769 (the last
+-- change of its table, 2369, plus 400 years); the changes after it were once
+-- lost: 4369 hours and a "lost its way" internal error
+INSERT INTO calendar VALUES
+  ('berlin_247', 'Europe/Berlin', '{1,2,3,4,5,6,7}', '00:00', '24:00'),
+  ('berlin_sun', 'Europe/Berlin', '{7}', '02:00', '03:00');
+INSERT INTO holiday VALUES ('berlin_sun', '3170-03-29', 'a spring change Sunday');
+SELECT business_time('2769-10-01 00:00Z', '2770-04-01 00:00Z', 'berlin_247') AS half_year,
+       '2770-04-01 00:00Z'::timestamptz - '2769-10-01 00:00Z' AS elapsed,
+       business_time('2769-10-01 00:00Z', '2769-12-31 00:00Z', 'berlin_247')
+       + business_time('2769-12-31 00:00Z', '2770-04-01 00:00Z', 'berlin_247') AS in_two_parts,
+       business_add('2769-10-01 00:00Z', '4368 hours', 'berlin_247') AS add;
+SELECT business_add('2768-01-01 00:00Z', '115 hours', 'berlin_sun') AS add,
+       pg_temp.ref_bt('2768-01-01 00:00Z', business_add('2768-01-01 00:00Z', '115 hours', 'berlin_sun'),
+                      'berlin_sun') / 3600 AS reference_hours;
+-- the same across later cycles and in other zones, against the reference
+SELECT cal, a, count(*) FILTER (WHERE pg_temp.secs(business_time(a, b, cal)) <> pg_temp.ref_bt(a, b, cal)) AS mismatches,
+       count(*) FILTER (WHERE business_time(a, business_add(a, business_time(a, b, cal), cal), cal)
+                              <> business_time(a, b, cal)) AS round_trip_mismatches
+  FROM (VALUES ('berlin_247'), ('berlin_sun'), ('ny_all'), ('berlin_night')) AS c(cal),
+       (VALUES ('2769-09-01 00:00Z'::timestamptz), ('3169-10-20 12:00Z'), ('100369-10-01 00:00Z')) AS s(a),
+       LATERAL (SELECT a + k * interval '37 days 5 hours' AS b FROM generate_series(1, 12) AS k) AS e
+ GROUP BY cal, a ORDER BY cal, a;
+-- 24x7: the working time of any span is its length, at a cost independent of it
+SELECT business_time('2201-01-01 00:00Z', '294276-06-01 00:00Z', 'berlin_247')
+       = '294276-06-01 00:00Z'::timestamptz - '2201-01-01 00:00Z' AS whole_future,
+       business_time('2300-01-01 00:00Z', business_add('2300-01-01 00:00Z', '2000000000 hours', 'berlin_247'),
+                     'berlin_247') AS round_trip;

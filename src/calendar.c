@@ -25,8 +25,10 @@
  * range of whole dates is then nominal * (number of working weekdays, counted
  * by whole weeks) plus a difference of prefix sums found by binary search:
  * its cost does not depend on the length of the range.  Only the dates at the
- * two ends are looked at individually.  Outside 1900..2200 the transitions are
- * walked on the fly (cost proportional to the number of transitions).
+ * two ends are looked at individually.  After 2200 a zone's rules repeat every
+ * 400 years: one cycle of them is precomputed the same way when first needed
+ * (see build_cycle).  Before 1900 the transitions are walked on the fly (cost
+ * proportional to the number of transitions; most zones have few or none).
  *
  * business_add(a, x) is the earliest instant t >= a with business_time(a, t)
  * = x; for x < 0 the latest t <= a with business_time(t, a) = -x, so that
@@ -67,6 +69,9 @@
 #define LF_TZ_FROM_YEAR		1900
 #define LF_TZ_TO_YEAR		2200
 
+/* 400 Gregorian years (a whole number of weeks): the period of zone rules */
+#define LF_CYCLE_DAYS		INT64CONST(146097)
+
 /* kinds of special dates */
 #define SP_HOLIDAY		0x01
 #define SP_TZCHANGE		0x02
@@ -99,6 +104,12 @@ typedef struct LfCalendar
 	int32	   *sp_date;		/* sorted */
 	uint8	   *sp_kind;
 	int64	   *sp_prefix;		/* nspecial + 1 sums of (work - nominal) */
+	/* clock changes from tz_hi on, one 400-year cycle (built on first use) */
+	int			cyc_state;		/* 0 not built, 1 periodic, -1 walk instead */
+	int			ncyc;
+	int32	   *cyc_day;		/* days after tz_hi, sorted, < LF_CYCLE_DAYS */
+	int64	   *cyc_adj;		/* work - nominal of that date, holidays aside */
+	int64	   *cyc_prefix;		/* ncyc + 1 sums of cyc_adj */
 } LfCalendar;
 
 static MemoryContext cal_context = NULL;
@@ -345,6 +356,36 @@ cmp_int32(const void *a, const void *b)
 }
 
 /*
+ * The first change of UTC offset after t: false when there is none.
+ *
+ * Past the end of its transition table PostgreSQL repeats a zone's rules in
+ * 400-year cycles, and pg_next_dst_boundary() reports "no further change"
+ * when t is exactly the table's last change moved by whole cycles (the autumn
+ * change of 2369, 2769, ... in Europe/Berlin).  Asking again one second later
+ * finds the changes after it; only when that finds nothing either is there
+ * really none.
+ */
+static bool
+next_tz_change(const pg_tz *tz, pg_time_t t, pg_time_t *boundary,
+			   long int *before_off, long int *after_off)
+{
+	pg_time_t	probe = t;
+	int			before_dst,
+				after_dst,
+				attempt;
+
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		if (pg_next_dst_boundary(&probe, before_off, &before_dst, boundary,
+								 after_off, &after_dst, tz) == 1 &&
+			*boundary > t)
+			return true;
+		probe = t + 1;
+	}
+	return false;
+}
+
+/*
  * Dates in [x1, x2) on which the zone changes its UTC offset (or next to such
  * a change), sorted and without duplicates.  Allocated in the current context.
  */
@@ -368,16 +409,12 @@ tz_change_dates(const LfCalendar *cal, int64 x1, int64 x2, int *n)
 	{
 		long int	before_off,
 					after_off;
-		int			before_dst,
-					after_dst;
 		pg_time_t	boundary;
 		int64		cand[4];
 		int			k;
 
-		if (pg_next_dst_boundary(&t, &before_off, &before_dst, &boundary,
-								 &after_off, &after_dst, cal->tz) != 1)
-			break;
-		if (boundary > t_end || boundary <= t)
+		if (!next_tz_change(cal->tz, t, &boundary, &before_off, &after_off) ||
+			boundary > t_end)
 			break;
 		cand[0] = floordiv(boundary - 1 + before_off, SECS_PER_DAY) - shift;
 		cand[1] = cand[0] - 1;
@@ -430,6 +467,150 @@ live_tz_adjust(const LfCalendar *cal, int64 x1, int64 x2)
 	return sum;
 }
 
+/*
+ * Clock changes from tz_hi on.  Past its transition table PostgreSQL repeats
+ * a zone's rules every 400 years (PostgreSQL's localtime.c), and 400
+ * Gregorian years are a whole number of weeks, so the working time that
+ * clock changes add or remove is the same in every 400-year cycle.  The first
+ * time a calendar is used after 2200 we walk two cycles from tz_hi: when the
+ * second repeats the first, the first is kept with prefix sums and any range
+ * after tz_hi costs two binary searches (plus its holidays); otherwise (a
+ * zone that still changes irregularly after 2200) the changes are walked.
+ */
+
+/* work - nominal of working weekday d from its window alone, holidays aside */
+static int64
+window_adjust(const LfCalendar *cal, int64 d)
+{
+	int64		s,
+				e;
+
+	if (!is_workday(cal, d))
+		return 0;
+	return (exact_window(cal, d, &s, &e) ? e - s : 0) - cal->nominal;
+}
+
+/* fill the cyc_* fields of a calendar with a zone (in cal_context) */
+static void
+build_cycle(LfCalendar *cal)
+{
+	int			n,
+				i,
+				n1 = 0,
+				n2 = 0;
+	int32	   *dates = tz_change_dates(cal, cal->tz_hi,
+										cal->tz_hi + 2 * LF_CYCLE_DAYS, &n);
+	int32	   *day = palloc(Max(n, 1) * sizeof(int32));
+	int64	   *adj = palloc(Max(n, 1) * sizeof(int64));
+	bool		periodic = true;
+	MemoryContext old;
+
+	/* the first cycle, dates that change the working time only */
+	for (i = 0; i < n && dates[i] < cal->tz_hi + LF_CYCLE_DAYS; i++)
+	{
+		int64		a = window_adjust(cal, dates[i]);
+
+		if (a != 0)
+		{
+			day[n1] = (int32) (dates[i] - cal->tz_hi);
+			adj[n1++] = a;
+		}
+	}
+	/* the second must repeat it */
+	for (; i < n && periodic; i++)
+	{
+		int64		a = window_adjust(cal, dates[i]);
+
+		if (a == 0)
+			continue;
+		if (n2 >= n1 || dates[i] - cal->tz_hi - LF_CYCLE_DAYS != day[n2] ||
+			a != adj[n2])
+			periodic = false;
+		n2++;
+	}
+	if (n2 != n1)
+		periodic = false;
+
+	if (periodic)
+	{
+		old = MemoryContextSwitchTo(cal_context);
+		cal->cyc_day = palloc(Max(n1, 1) * sizeof(int32));
+		cal->cyc_adj = palloc(Max(n1, 1) * sizeof(int64));
+		cal->cyc_prefix = palloc((n1 + 1) * sizeof(int64));
+		MemoryContextSwitchTo(old);
+		cal->cyc_prefix[0] = 0;
+		for (i = 0; i < n1; i++)
+		{
+			cal->cyc_day[i] = day[i];
+			cal->cyc_adj[i] = adj[i];
+			cal->cyc_prefix[i + 1] = cal->cyc_prefix[i] + adj[i];
+		}
+		cal->ncyc = n1;
+	}
+	pfree(dates);
+	pfree(day);
+	pfree(adj);
+	/* set last: an error above leaves the calendar as it was */
+	cal->cyc_state = periodic ? 1 : -1;
+}
+
+/* index of the first cycle entry whose day is >= r */
+static inline int
+cyc_lower(const LfCalendar *cal, int64 r)
+{
+	int			lo = 0,
+				hi = cal->ncyc;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (cal->cyc_day[mid] < r)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* sum of cyc_adj over the dates [tz_hi, x), x >= tz_hi */
+static inline int64
+cycle_sum(const LfCalendar *cal, int64 x)
+{
+	int64		off = x - cal->tz_hi;
+
+	return (off / LF_CYCLE_DAYS) * cal->cyc_prefix[cal->ncyc] +
+		cal->cyc_prefix[cyc_lower(cal, off % LF_CYCLE_DAYS)];
+}
+
+/* sum of (work - nominal) over clock-change dates in [x1, x2), tz_hi <= x1 */
+static int64
+future_tz_adjust(const LfCalendar *cal, int64 x1, int64 x2)
+{
+	int64		sum;
+	int			i;
+
+	if (cal->fixed || x1 >= x2)
+		return 0;
+	if (cal->cyc_state == 0)
+		build_cycle((LfCalendar *) cal);	/* a cache field, filled once */
+	if (cal->cyc_state < 0)
+		return live_tz_adjust(cal, x1, x2);
+
+	sum = cycle_sum(cal, x2) - cycle_sum(cal, x1);
+	/* a holiday has no working time that a clock change could shift */
+	for (i = sp_lower(cal, x1); i < cal->nspecial && cal->sp_date[i] < x2; i++)
+	{
+		int64		r = (cal->sp_date[i] - cal->tz_hi) % LF_CYCLE_DAYS;
+		int			j = cyc_lower(cal, r);
+
+		if ((cal->sp_kind[i] & SP_HOLIDAY) && j < cal->ncyc &&
+			cal->cyc_day[j] == r)
+			sum -= cal->cyc_adj[j];
+	}
+	return sum;
+}
+
 /* number of working weekdays among the dates [d1, d2), d1 <= d2 */
 static inline int64
 count_workdays(const LfCalendar *cal, int64 d1, int64 d2)
@@ -460,7 +641,7 @@ range_work(const LfCalendar *cal, int64 d1, int64 d2)
 		if (d1 < cal->tz_lo)
 			sum += live_tz_adjust(cal, d1, Min(d2, cal->tz_lo));
 		if (d2 > cal->tz_hi)
-			sum += live_tz_adjust(cal, Max(d1, cal->tz_hi), d2);
+			sum += future_tz_adjust(cal, Max(d1, cal->tz_hi), d2);
 	}
 	return sum;
 }
@@ -630,13 +811,10 @@ build_transitions(LfCalendar *cal)
 	{
 		long int	before_off,
 					after_off;
-		int			before_dst,
-					after_dst;
 		pg_time_t	boundary;
 
-		if (pg_next_dst_boundary(&t, &before_off, &before_dst, &boundary,
-								 &after_off, &after_dst, cal->tz) != 1 ||
-			boundary >= t_end || boundary <= t)
+		if (!next_tz_change(cal->tz, t, &boundary, &before_off, &after_off) ||
+			boundary >= t_end)
 			break;
 		if (cal->ntrans >= cap)
 		{
