@@ -167,6 +167,19 @@ SELECT pg_temp.try($$SELECT lead_funnel.business_add('infinity', '1 hour')$$);
 -- invalid input: a result beyond the timestamp range
 SELECT pg_temp.try($$SELECT lead_funnel.business_add('294270-01-01', '100000 hours')$$);
 SELECT pg_temp.try($$SELECT lead_funnel.business_add('4713-01-05 BC', '-100000 hours')$$);
+-- invalid input: working time beyond the interval range (the whole timestamp
+-- range, 24x7, is about 9.4e18 microseconds: more than 64 bits hold)
+INSERT INTO calendar VALUES ('utc_247', 'UTC', '{1,2,3,4,5,6,7}', '00:00', '24:00'),
+  ('utc_tick', 'UTC', '{3}', '12:00', '12:00:00.000001');
+SELECT pg_temp.try($$SELECT lead_funnel.business_time('4713-11-24 00:00+00 BC', '294276-12-31 23:59:59.999999+00', 'utc_247')$$);
+SELECT pg_temp.try($$SELECT lead_funnel.business_time('294276-12-31 23:59:59.999999+00', '4713-11-24 00:00+00 BC', 'utc_247')$$);
+-- ... while business_add gets there: its search may look at spans that long
+SELECT business_add('4713-11-24 00:00+00 BC', '2562047788 hours', 'utc_247') AS far_add,
+       '4713-11-24 00:00+00 BC'::timestamptz + interval '2562047788 hours' AS expected;
+-- a calendar of one microsecond a week cannot reach the largest amount
+SELECT pg_temp.try($$SELECT lead_funnel.business_add('2024-01-01', '2562047788 hours', 'utc_tick')$$);
+SELECT pg_temp.try($$SELECT lead_funnel.business_add('2024-01-01', '-2562047788 hours', 'utc_tick')$$);
+SELECT business_add('2024-01-01', '0.000002 seconds', 'utc_tick') AS two_ticks;
 -- NULL arguments give NULL (STRICT)
 SELECT business_time(NULL, now()) IS NULL AS a, business_add(now(), NULL) IS NULL AS b,
        business_time(now(), now(), NULL) IS NULL AS c;

@@ -166,6 +166,24 @@ range_error(void)
 			 errmsg("timestamp out of range")));
 }
 
+static void
+interval_range_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+			 errmsg("interval out of range")));
+}
+
+static inline int64
+add_checked(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		interval_range_error();
+	return r;
+}
+
 /* ---- local time <-> instants ---- */
 
 /* instant at which the calendar's wall clock shows the local timestamp */
@@ -626,24 +644,54 @@ count_workdays(const LfCalendar *cal, int64 d1, int64 d2)
 	return cnt;
 }
 
-/* working time of the whole dates [d1, d2) */
-static int64
-range_work(const LfCalendar *cal, int64 d1, int64 d2)
+/*
+ * Working time of the whole dates [d1, d2) into *work; false when it does not
+ * fit in 64 bits (only spans of hundreds of thousands of years come close).
+ */
+static bool
+range_work_ok(const LfCalendar *cal, int64 d1, int64 d2, int64 *work)
 {
-	int64		sum;
+	int64		adj,
+				sum;
 
+	*work = 0;
 	if (d2 <= d1)
-		return 0;
-	sum = cal->nominal * count_workdays(cal, d1, d2);
-	sum += cal->sp_prefix[sp_lower(cal, d2)] - cal->sp_prefix[sp_lower(cal, d1)];
+		return true;
+	/* holidays and clock changes: at most a day's work per date each */
+	adj = cal->sp_prefix[sp_lower(cal, d2)] - cal->sp_prefix[sp_lower(cal, d1)];
 	if (!cal->fixed)
 	{
 		if (d1 < cal->tz_lo)
-			sum += live_tz_adjust(cal, d1, Min(d2, cal->tz_lo));
+			adj += live_tz_adjust(cal, d1, Min(d2, cal->tz_lo));
 		if (d2 > cal->tz_hi)
-			sum += future_tz_adjust(cal, Max(d1, cal->tz_hi), d2);
+			adj += future_tz_adjust(cal, Max(d1, cal->tz_hi), d2);
 	}
-	return sum;
+	if (pg_mul_s64_overflow(cal->nominal, count_workdays(cal, d1, d2), &sum) ||
+		pg_add_s64_overflow(sum, adj, &sum))
+		return false;
+	*work = sum;
+	return true;
+}
+
+/* working time of the whole dates [d1, d2); 22008 when it does not fit */
+static int64
+range_work(const LfCalendar *cal, int64 d1, int64 d2)
+{
+	int64		work;
+
+	if (!range_work_ok(cal, d1, d2, &work))
+		interval_range_error();
+	return work;
+}
+
+/* is the working time of the whole dates [d1, d2) at least rem? */
+static inline bool
+range_work_reaches(const LfCalendar *cal, int64 d1, int64 d2, int64 rem)
+{
+	int64		work;
+
+	/* more than fits in 64 bits is more than any rem */
+	return !range_work_ok(cal, d1, d2, &work) || work >= rem;
 }
 
 /* ---- the cache ---- */
@@ -1078,18 +1126,6 @@ check_finite(TimestampTz t)
 				 errmsg("business time cannot be computed for infinite timestamps")));
 }
 
-static inline int64
-add_checked(int64 a, int64 b)
-{
-	int64		r;
-
-	if (pg_add_s64_overflow(a, b, &r))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("interval out of range")));
-	return r;
-}
-
 /* working time in [a, b], a <= b, in microseconds */
 static int64
 business_usec(const LfCalendar *cal, int64 a, int64 b)
@@ -1165,6 +1201,18 @@ checked_result(int64 t)
 	return (TimestampTz) t;
 }
 
+/*
+ * First gallop step of business_add: the dates of the weeks that rem would
+ * fill at the nominal rate, never more than the whole date range.
+ */
+static inline int64
+gallop_start(int64 rem, int64 weekly)
+{
+	int64		weeks = Min(rem / weekly, (LF_MAX_DATE - LF_MIN_DATE) / 7);
+
+	return (weeks + 1) * 7;
+}
+
 /* earliest instant t >= a with business_usec(a, t) = rem (rem > 0) */
 static TimestampTz
 business_add_forward(const LfCalendar *cal, int64 a, int64 rem)
@@ -1195,13 +1243,13 @@ business_add_forward(const LfCalendar *cal, int64 a, int64 rem)
 	/* whole dates from da + 1: gallop to a date by which rem is used up */
 	d = da + 1;
 	weekly = cal->nominal * cal->nworkdays;
-	step = Max((int64) 7, (rem / weekly + 1) * 7);
+	step = gallop_start(rem, weekly);
 	for (;;)
 	{
 		hi = d + step;
 		if (hi > LF_MAX_DATE)
 			hi = LF_MAX_DATE;
-		if (range_work(cal, d, hi) >= rem)
+		if (range_work_reaches(cal, d, hi, rem))
 			break;
 		if (hi == LF_MAX_DATE)
 			range_error();
@@ -1215,7 +1263,7 @@ business_add_forward(const LfCalendar *cal, int64 a, int64 rem)
 	{
 		int64		mid = lo + (hi - lo) / 2;
 
-		if (range_work(cal, d, mid + 1) >= rem)
+		if (range_work_reaches(cal, d, mid + 1, rem))
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -1258,13 +1306,13 @@ business_add_backward(const LfCalendar *cal, int64 a, int64 rem)
 	/* whole dates before `last`: gallop back */
 	d = last;					/* exclusive upper end */
 	weekly = cal->nominal * cal->nworkdays;
-	step = Max((int64) 7, (rem / weekly + 1) * 7);
+	step = gallop_start(rem, weekly);
 	for (;;)
 	{
 		lo = d - step;
 		if (lo < LF_MIN_DATE)
 			lo = LF_MIN_DATE;
-		if (range_work(cal, lo, d) >= rem)
+		if (range_work_reaches(cal, lo, d, rem))
 			break;
 		if (lo == LF_MIN_DATE)
 			range_error();
@@ -1277,7 +1325,7 @@ business_add_backward(const LfCalendar *cal, int64 a, int64 rem)
 	{
 		int64		mid = hi - (hi - lo) / 2;
 
-		if (range_work(cal, mid, d) >= rem)
+		if (range_work_reaches(cal, mid, d, rem))
 			lo = mid;
 		else
 			hi = mid - 1;
