@@ -142,12 +142,13 @@ SET session_replication_role = replica;
 -- SLA breaches: three handover breaches in the quarter (detected 5 min, 2 h
 -- and 30 min after the due time), one recent handover breach of M2 and one
 -- recent sal breach of J8 (both team sued, both within the last 30 days).
-INSERT INTO sla_breach (lead_key, stage, team, sla_due_at, detected_at, action) VALUES
-  ('J6', 'mql', 'nord', '2026-01-07 17:00+00', '2026-01-07 17:05+00', 'notify'),
-  ('F4', 'mql', 'sued', '2026-02-04 17:00+00', '2026-02-04 19:00+00', 'notify'),
-  ('F5', 'mql', 'sued', '2026-02-04 17:00+00', '2026-02-04 17:30+00', 'notify'),
-  ('M2', 'mql', 'sued', '2026-03-04 09:00+00', now() - interval '1 day', 'notify'),
-  ('J8', 'sal', 'sued', now() - interval '3 days', now() - interval '3 days' + interval '10 minutes', 'notify');
+INSERT INTO sla_breach (lead_key, stage, team, sla_due_at, detected_at, action, stage_entered_at) VALUES
+  ('J6', 'mql', 'nord', '2026-01-07 17:00+00', '2026-01-07 17:05+00', 'notify', '2026-01-05 17:00+00'),
+  ('F4', 'mql', 'sued', '2026-02-04 17:00+00', '2026-02-04 19:00+00', 'notify', '2026-02-02 17:00+00'),
+  ('F5', 'mql', 'sued', '2026-02-04 17:00+00', '2026-02-04 17:30+00', 'notify', '2026-02-02 17:00+00'),
+  ('M2', 'mql', 'sued', '2026-03-04 09:00+00', now() - interval '1 day', 'notify', '2026-03-02 09:00+00'),
+  ('J8', 'sal', 'sued', now() - interval '3 days', now() - interval '3 days' + interval '10 minutes', 'notify',
+   now() - interval '10 days');
 -- assignments: five in the quarter (two overflow), four recent ones
 INSERT INTO assignment (lead_key, team, assigned_at, reason) VALUES
   ('J1', 'nord', '2026-01-05 09:00+00', 'segment'),

@@ -121,6 +121,17 @@ SELECT to_stage FROM move('L-3', 'recycled', reason => 'no answer', occurred_at 
 SELECT to_stage FROM move('L-3', 'mql', occurred_at => '2026-01-21 10:00+00');
 SELECT sla_sweep('2026-02-01 00:00+00') AS found;
 SELECT lead_key, stage, sla_due_at, detected_at FROM sla_breach WHERE lead_key = 'L-3' ORDER BY breach_id;
+-- ... also when the new entry gets the due time of the recorded one: Q-1
+-- enters mql on Saturday, breaches Tuesday 17:00, is sent back and enters
+-- again that Saturday (back-dated): due Tuesday 17:00 again
+SELECT to_stage FROM move('Q-1', 'mql', occurred_at => '2024-01-06 10:00+00');
+SELECT sla_sweep('2024-01-09 18:00+00') AS found;
+SELECT to_stage FROM move('Q-1', 'recycled', 'no answer', occurred_at => '2024-01-06 11:00+00');
+SELECT to_stage FROM move('Q-1', 'mql', occurred_at => '2024-01-06 12:00+00');
+SELECT sla_sweep('2024-01-10 18:00+00') AS found;
+SELECT sla_sweep('2024-01-10 18:00+00') AS again;
+SELECT lead_key, stage, stage_entered_at, sla_due_at, detected_at FROM sla_breach
+ WHERE lead_key = 'Q-1' ORDER BY breach_id;
 
 -- action recycle: the lead goes back to marketing, reason sla_expired, actor sla
 UPDATE sla_policy SET action = 'recycle' WHERE stage = 'mql';

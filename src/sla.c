@@ -18,13 +18,15 @@
  *
  * The sweep.  One statement finds the leads whose clock expired at or before
  * as_of and that have no breach recorded for this stage entry yet (an
- * anti-join on the unique key (lead_key, stage, sla_due_at) of sla_breach),
+ * anti-join on the unique key (lead_key, stage, stage_entered_at, sla_due_at)
+ * of sla_breach: the entry is known by its start, since back-dated moves can
+ * give a new entry the due time of an earlier one),
  * driven by the partial index lead_sla_due_idx, locks them FOR UPDATE and
  * inserts the breaches with ON CONFLICT DO NOTHING RETURNING.  Concurrency,
  * in READ COMMITTED: a lead locked by a concurrent move is waited for and
  * re-checked on its newest version (EvalPlanQual re-evaluates the WHERE
- * clause), so a lead that left the stage, or entered it again with a new
- * due time, is not recorded for the old entry; a concurrent sweep that
+ * clause), so a lead that left the stage, or entered it again, is not
+ * recorded for the old entry; a concurrent sweep that
  * recorded the same breach first makes our insert a no-op (the unique key),
  * so a breach is never recorded, announced or acted on twice.  The plan is a
  * custom plan for every call (CURSOR_OPT_CUSTOM_PLAN): with the actual as_of
@@ -195,19 +197,20 @@ lf_sweep_prepare(void)
 	types[0] = TIMESTAMPTZOID;
 	lf_sweep_plan = lf_prepare_opts(
 		"WITH c AS ("
-		" SELECT l.lead_key, l.stage, l.team, l.sla_due_at"
+		" SELECT l.lead_key, l.stage, l.team, l.sla_due_at, l.stage_entered_at"
 		"   FROM lead_funnel.lead AS l"
 		"  WHERE l.sla_due_at OPERATOR(pg_catalog.<=) $1"
 		"    AND NOT EXISTS (SELECT FROM lead_funnel.sla_breach AS b"
 		"                     WHERE b.lead_key OPERATOR(pg_catalog.=) l.lead_key"
 		"                       AND b.stage OPERATOR(lead_funnel.=) l.stage"
+		"                       AND b.stage_entered_at OPERATOR(pg_catalog.=) l.stage_entered_at"
 		"                       AND b.sla_due_at OPERATOR(pg_catalog.=) l.sla_due_at)"
 		"  ORDER BY l.sla_due_at, l.lead_key"
 		"  FOR UPDATE OF l)"
 		"INSERT INTO lead_funnel.sla_breach"
-		" (lead_key, stage, team, sla_due_at, detected_at, action)"
+		" (lead_key, stage, team, sla_due_at, detected_at, action, stage_entered_at)"
 		" SELECT c.lead_key, c.stage, c.team, c.sla_due_at, $1,"
-		"        COALESCE(p.action, 'notify')"
+		"        COALESCE(p.action, 'notify'), c.stage_entered_at"
 		"   FROM c LEFT JOIN lead_funnel.sla_policy AS p"
 		"     ON p.stage OPERATOR(lead_funnel.=) c.stage"
 		"  ORDER BY c.sla_due_at, c.lead_key"

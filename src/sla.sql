@@ -86,9 +86,10 @@ INSERT INTO @extschema@.sla_policy (stage, max_business_time) VALUES
   ('mql', '16 hours'), ('sal', '40 hours');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_policy', '');
 
--- Breaches, recorded by sla_sweep once per stage entry: a lead that enters
--- the stage again gets a new due time, so the unique key never holds the same
--- breach twice.
+-- Breaches, recorded by sla_sweep once per stage entry.  An entry is known by
+-- the time the lead entered the stage (with its due time): a lead that enters
+-- the stage again can get the same due time as before (back-dated moves of one
+-- weekend), so the due time alone would take the new entry for the recorded one.
 CREATE TABLE @extschema@.sla_breach (
   breach_id   bigint GENERATED ALWAYS AS IDENTITY,
   lead_key    text COLLATE "C" NOT NULL,
@@ -97,8 +98,9 @@ CREATE TABLE @extschema@.sla_breach (
   sla_due_at  timestamptz NOT NULL,
   detected_at timestamptz NOT NULL,
   action      text NOT NULL,
+  stage_entered_at timestamptz NOT NULL,
   CONSTRAINT sla_breach_pkey PRIMARY KEY (lead_key, breach_id),
-  CONSTRAINT sla_breach_once UNIQUE (lead_key, stage, sla_due_at)
+  CONSTRAINT sla_breach_once UNIQUE (lead_key, stage, stage_entered_at, sla_due_at)
 );
 COMMENT ON TABLE @extschema@.sla_breach IS
   'service-level breaches found by sla_sweep, one per lead and stage entry, written only by lead_funnel';
@@ -109,6 +111,8 @@ COMMENT ON COLUMN @extschema@.sla_breach.team IS 'team responsible for the lead 
 COMMENT ON COLUMN @extschema@.sla_breach.sla_due_at IS 'when the service level expired';
 COMMENT ON COLUMN @extschema@.sla_breach.detected_at IS 'the as_of of the sweep that found the breach';
 COMMENT ON COLUMN @extschema@.sla_breach.action IS 'the action taken: notify, reassign or recycle';
+COMMENT ON COLUMN @extschema@.sla_breach.stage_entered_at IS
+  'when the lead entered the stage: the stage entry that breached (with sla_due_at, one breach per entry)';
 CREATE INDEX sla_breach_detected_at_idx ON @extschema@.sla_breach (detected_at);
 CREATE TRIGGER sla_breach_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
   ON @extschema@.sla_breach FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_ledger_guard();

@@ -52,8 +52,8 @@ ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
 ALTER TABLE lead_funnel.sla_breach DISABLE TRIGGER sla_breach_guard;
 UPDATE lead_funnel.lead SET sla_due_at = :as_of::timestamptz - interval '7 days' - (substr(lead_key, 3)::int || ' seconds')::interval
  WHERE lead_key IN (SELECT 'B-' || i FROM generate_series(1001, 100000 * :scale + 1000) AS i);
-INSERT INTO lead_funnel.sla_breach (lead_key, stage, team, sla_due_at, detected_at, action)
-SELECT lead_key, stage, team, sla_due_at, sla_due_at + interval '5 minutes', 'notify'
+INSERT INTO lead_funnel.sla_breach (lead_key, stage, team, sla_due_at, detected_at, action, stage_entered_at)
+SELECT lead_key, stage, team, sla_due_at, sla_due_at + interval '5 minutes', 'notify', stage_entered_at
   FROM lead_funnel.lead WHERE sla_due_at < :as_of::timestamptz - interval '1 day';
 ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
 ALTER TABLE lead_funnel.sla_breach ENABLE TRIGGER sla_breach_guard;
