@@ -36,6 +36,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # On a fresh machine PGXS is not there yet: make test / demo install it first.
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+
+# every object depends on the shared header (PGXS does not track it)
+$(OBJS): src/lead_funnel.h
 endif
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRCS) $(EXTENSION).control

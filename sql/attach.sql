@@ -126,12 +126,12 @@ ROLLBACK TO SAVEPOINT s1;
 INSERT INTO crm.loose VALUES ('whole', 'a');
 COMMIT;
 SELECT lead_key FROM lead_funnel.lead WHERE lead_key IN ('half', 'whole');
--- invalid: with the statement trigger disabled, a commit with unrecorded
--- changes fails instead of losing them
+-- with the statement trigger disabled, the row trigger records each row
+-- when it is written (nothing waits for a flush that will not come)
 ALTER TABLE crm.loose DISABLE TRIGGER lead_funnel_flush;
 INSERT INTO crm.loose VALUES ('lost?', 'a');
 ALTER TABLE crm.loose ENABLE TRIGGER lead_funnel_flush;
-SELECT count(*) AS kept FROM crm.loose WHERE k = 'lost?';
+SELECT lead_key, stage FROM lead_funnel.lead WHERE lead_key = 'lost?';
 
 -- on_invalid = record, on_unmapped = ignore, any key type, a table in another schema
 CREATE TABLE crm.contact (uid uuid PRIMARY KEY, state varchar(40), note text);

@@ -46,6 +46,7 @@ CREATE FUNCTION @extschema@.attach(crm_table regclass, key_column name, status_c
 AS $$
 DECLARE
   rel_kind  "char";
+  part      regclass;
   tbl       text;
   k         text;
   v         jsonb;
@@ -149,7 +150,7 @@ BEGIN
         SELECT a.atttypid INTO amount_type FROM pg_catalog.pg_attribute AS a
          WHERE a.attrelid OPERATOR(pg_catalog.=) crm_table
            AND a.attname OPERATOR(pg_catalog.=) (v OPERATOR(pg_catalog.#>>) '{}')::name;
-        IF NOT amount_type OPERATOR(pg_catalog.=) ANY (ARRAY['int2', 'int4', 'int8', 'numeric', 'float4', 'float8', 'money']::regtype[]::oid[]) THEN
+        IF NOT amount_type OPERATOR(pg_catalog.=) ANY (ARRAY['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']::regtype[]::oid[]) THEN
           RAISE EXCEPTION 'amount column "%" must have a numeric type, not %', v OPERATOR(pg_catalog.#>>) '{}', amount_type::regtype
             USING ERRCODE = 'datatype_mismatch';
         END IF;
@@ -164,6 +165,16 @@ BEGIN
   EXECUTE pg_catalog.format(
     'CREATE TRIGGER lead_funnel_flush AFTER INSERT OR UPDATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.crm_flush()',
     crm_table);
+  -- A partitioned table: the row trigger is cloned onto every partition,
+  -- statement triggers are not, and a statement that writes straight into
+  -- a partition fires only the partition's.  (A partition created later
+  -- has none: its row trigger then records each row at once.)
+  FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(crm_table) AS t
+               WHERE t.level OPERATOR(pg_catalog.>) 0 LOOP
+    EXECUTE pg_catalog.format(
+      'CREATE TRIGGER lead_funnel_flush AFTER INSERT OR UPDATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.crm_flush()',
+      part);
+  END LOOP;
   INSERT INTO @extschema@.attachment (crm_table, key_column, status_column, status_map, options)
   VALUES (crm_table, key_column, status_column, status_map, options);
 END
@@ -195,6 +206,8 @@ CREATE FUNCTION @extschema@.detach(crm_table regclass)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  part regclass;
 BEGIN
   IF crm_table IS NULL THEN
     RAISE EXCEPTION 'crm_table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -208,6 +221,13 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) crm_table) THEN
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_status ON %s', crm_table);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS lead_funnel_flush ON %s', crm_table);
+    -- (the partitions' flush triggers too; their row triggers were clones)
+    FOR part IN SELECT g.tgrelid FROM pg_catalog.pg_partition_tree(crm_table) AS t
+                  JOIN pg_catalog.pg_trigger AS g ON g.tgrelid OPERATOR(pg_catalog.=) t.relid
+                 WHERE g.tgname OPERATOR(pg_catalog.=) 'lead_funnel_flush'
+                   AND t.level OPERATOR(pg_catalog.>) 0 LOOP
+      EXECUTE pg_catalog.format('DROP TRIGGER lead_funnel_flush ON %s', part);
+    END LOOP;
   END IF;
   DELETE FROM @extschema@.attachment AS a WHERE a.crm_table OPERATOR(pg_catalog.=) detach.crm_table;
 END

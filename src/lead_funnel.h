@@ -84,6 +84,7 @@ extern void lf_register_relcache_hook(LfRelcacheHook hook);
 
 /* time recorded for changes through attached CRM tables (GUC) */
 extern TimestampTz lf_event_time(void);
+extern bool lf_event_time_is_set(void);
 extern Oid	lf_relation_oid(const char *relname);
 
 /* a superuser's COPY FROM is running (pg_restore loading the tables) */
@@ -101,6 +102,9 @@ struct _SPI_plan;
  * its side columns.  The core applies arrays of changes set-based; move()
  * applies one, the CRM trigger one statement's worth at the statement's end.
  */
+/* longest lead key (bytes, key_prefix included) */
+#define LF_MAX_KEY_BYTES 1000
+
 typedef struct LfChange
 {
 	const char *lead_key;
@@ -109,6 +113,8 @@ typedef struct LfChange
 	const char *reason;
 	const char *actor;
 	TimestampTz occurred_at;
+	bool		time_is_now;	/* occurred_at is the default "now": never
+								 * before the lead's last event */
 	const char *team;			/* NULL: keep the lead's team */
 	const char *campaign;		/* NULL: keep */
 	const char *owner;			/* NULL: keep */
@@ -176,6 +182,7 @@ extern bool lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due);
 extern void lf_route_after_move(const char *lead_key);
 /* error (23503) unless the team exists; no check while no team is defined */
 extern void lf_check_team(const char *team);
+extern bool lf_team_known(const char *team);
 /*
  * Route a lead (SPI need not be connected): returns the team chosen
  * (palloc'd in the caller's memory context) or NULL when no active team is

@@ -58,6 +58,7 @@
 #include "utils/builtins.h"
 #include "storage/itemptr.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -764,6 +765,16 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 							 soft);
 				continue;
 			}
+			if (c->occurred_at < l->entered && c->time_is_now)
+			{
+				/*
+				 * "now" is the transaction's start: another session may
+				 * have moved the lead since and committed.  The change
+				 * happens now, after that event (at the statement's start,
+				 * or at the event's time when that is later still).
+				 */
+				c->occurred_at = Max(l->entered, GetCurrentStatementStartTimestamp());
+			}
 			if (c->occurred_at < l->entered)
 			{
 				lf_violation(c, l, ERRCODE_LF_OUT_OF_ORDER,
@@ -965,6 +976,14 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	memset(result, 0, sizeof(*result));
 	if (n == 0)
 		return;
+
+	/*
+	 * A config edit another session committed before this statement must
+	 * count for it: take in pending invalidations before the caches are
+	 * trusted (within a transaction that already holds its locks, nothing
+	 * else would process them before our first new lock).
+	 */
+	AcceptInvalidationMessages();
 	lf_prepare_plans();
 	lf_graph_load();
 
@@ -1007,6 +1026,13 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		l = hash_search(leads, &changes[i].lead_key, HASH_ENTER, &found);
 		if (!found)
 		{
+			/* (the key is in indexes: a btree entry holds at most ~2.7 kB) */
+			if (strlen(changes[i].lead_key) > LF_MAX_KEY_BYTES)
+				ereport(ERROR,
+						(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+						 errmsg("lead key \"%.40s...\" is too long", changes[i].lead_key),
+						 errdetail("It has %zu bytes; a lead key has at most %d.",
+								   strlen(changes[i].lead_key), LF_MAX_KEY_BYTES)));
 			memset(((char *) l) + sizeof(char *), 0, sizeof(LfLead) - sizeof(char *));
 			order[nkeys] = l;
 			l->engagement_as_of_null = true;	/* set by the lock if the lead exists */
@@ -1452,23 +1478,42 @@ lf_buffer_pending(void)
 	return lf_buf_n > 0;
 }
 
-/* apply what is buffered; the caller is connected to SPI as the owner */
+/*
+ * Apply what is buffered in the current subtransaction (and in inner ones
+ * that were released into it); the caller is connected to SPI as the owner.
+ *
+ * Changes buffered by an outer level stay: a flush that runs inside a
+ * subtransaction (a statement on another attached table inside a PL/pgSQL
+ * exception block, say) must not write them, or a rollback of that
+ * subtransaction would undo them after they left the buffer.  Subtransaction
+ * ids grow, and the current subtransaction is the innermost one, so its
+ * changes are the tail of the buffer.
+ */
 void
 lf_buffer_flush(void)
 {
 	LfApplyResult res;
-	int			n = lf_buf_n;
+	SubTransactionId cur = GetCurrentSubTransactionId();
+	int			start = lf_buf_n;
 
-	if (n == 0)
+	while (start > 0 && lf_buf[start - 1].subid >= cur)
+		start--;
+	if (start == lf_buf_n)
 		return;
 	/* taken out first: an error leaves nothing to apply twice */
-	lf_buf_n = 0;
-	lf_apply_changes(lf_buf, n, false, &res);
-	if (lf_buf_cxt)
+	{
+		int			n = lf_buf_n - start;
+
+		lf_buf_n = start;
+		lf_apply_changes(lf_buf + start, n, false, &res);
+	}
+	if (lf_buf_n == 0 && lf_buf_cxt)
+	{
 		MemoryContextDelete(lf_buf_cxt);
-	lf_buf_cxt = NULL;
-	lf_buf = NULL;
-	lf_buf_cap = 0;
+		lf_buf_cxt = NULL;
+		lf_buf = NULL;
+		lf_buf_cap = 0;
+	}
 }
 
 void
@@ -1539,6 +1584,8 @@ lf_move(PG_FUNCTION_ARGS)
 	c.reason = lf_text_arg(fcinfo, 2);
 	c.actor = lf_text_arg(fcinfo, 3);
 	c.occurred_at = PG_GETARG_TIMESTAMPTZ(4);
+	/* the default now(): the transaction's start */
+	c.time_is_now = (c.occurred_at == GetCurrentTransactionStartTimestamp());
 	if (TIMESTAMP_NOT_FINITE(c.occurred_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1565,8 +1612,11 @@ PG_FUNCTION_INFO_V1(lf_record_deal);
 
 /*
  * record_deal(lead_key, amount, won_at): a deal of a lead that is a
- * customer now.  Existing business when the lead had become customer
- * before this deal: its first customer event is earlier than won_at.
+ * customer now.  Existing business when the lead had been a customer before
+ * its current time as customer (it came back through customer ->
+ * opportunity: lead.is_existing_customer, as for a deal from an attached
+ * amount column), or when a deal of the lead was won before (or at the same
+ * time): its first deal is new business.
  */
 Datum
 lf_record_deal(PG_FUNCTION_ARGS)
@@ -1578,6 +1628,7 @@ lf_record_deal(PG_FUNCTION_ARGS)
 	Datum		result;
 	bool		isnull;
 	LfStage		stage;
+	bool		existing;
 	static SPIPlanPtr plan = NULL;
 	static Oid	plan_relid = InvalidOid;
 	Oid			argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
@@ -1608,10 +1659,8 @@ lf_record_deal(PG_FUNCTION_ARGS)
 	{
 		if (plan)
 			SPI_freeplan(plan);
-		plan = lf_prepare("SELECT stage, (SELECT min(e.occurred_at) FROM lead_funnel.stage_event e"
-						  " WHERE e.lead_key OPERATOR(pg_catalog.=) $1"
-						  " AND e.to_stage OPERATOR(lead_funnel.=) 'customer'"
-						  " AND e.occurred_at OPERATOR(pg_catalog.<) $2)"
+		plan = lf_prepare("SELECT stage, is_existing_customer OR EXISTS (SELECT FROM lead_funnel.deal d"
+						  " WHERE d.lead_key OPERATOR(pg_catalog.=) $1 AND d.won_at OPERATOR(pg_catalog.<=) $2)"
 						  " FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 						  2, argtypes);
 		plan_relid = lf_plans_relid;
@@ -1624,14 +1673,14 @@ lf_record_deal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("lead \"%s\" does not exist", key)));
 	stage = DatumGetLfStage(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	existing = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	if (stage != LF_STAGE_CUSTOMER)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("lead \"%s\" is not a customer", key),
 				 errdetail("Its stage is \"%s\".", lf_stage_name(stage)),
 				 errhint("A deal is recorded when the lead becomes customer.")));
-	lf_insert_deal(key, amount, won_at, !isnull);
+	lf_insert_deal(key, amount, won_at, existing);
 	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
 	SPI_finish();
 	PG_RETURN_DATUM(result);

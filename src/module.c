@@ -175,6 +175,13 @@ lf_assign_event_time(const char *newval, void *extra)
 	lf_event_time_value = (TimestampTz *) extra;
 }
 
+/* lead_funnel.event_time is set: CRM changes carry that time */
+bool
+lf_event_time_is_set(void)
+{
+	return lf_event_time_value != NULL;
+}
+
 TimestampTz
 lf_event_time(void)
 {

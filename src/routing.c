@@ -146,19 +146,26 @@ lf_team_list(void)
 }
 
 /*
- * Error unless the team exists in lead_funnel.team (active or not).  While
- * the team table is empty, routing is not in use and team names are free
- * text: nothing is checked.
+ * Whether the team exists in lead_funnel.team (active or not).  While the
+ * team table is empty, routing is not in use and team names are free text:
+ * every name is known.
  */
+bool
+lf_team_known(const char *team)
+{
+	if (team == NULL)
+		return true;
+	lf_teams_load();
+	if (lf_nteams == 0)
+		return true;
+	return bsearch(&team, lf_team_names, lf_nteams, sizeof(char *), lf_cmp_cstring) != NULL;
+}
+
+/* error unless lf_team_known() */
 void
 lf_check_team(const char *team)
 {
-	if (team == NULL)
-		return;
-	lf_teams_load();
-	if (lf_nteams == 0)
-		return;
-	if (bsearch(&team, lf_team_names, lf_nteams, sizeof(char *), lf_cmp_cstring))
+	if (lf_team_known(team))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),

@@ -34,6 +34,9 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "executor/executor.h"
 #include "utils/acl.h"
 #include "utils/rls.h"
@@ -45,6 +48,8 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/numeric.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -83,7 +88,9 @@ typedef struct LfAttach
 	Oid			relid;
 	MemoryContext cxt;
 	char	   *source;			/* "crm:schema.table" */
-	char	   *table_name;		/* schema.table for messages */
+	char	   *table_name;		/* schema.table for messages (the attached
+								 * table, also for its partitions) */
+	bool		has_flush;		/* the relation has lead_funnel_flush */
 	AttrNumber	key_att;
 	AttrNumber	status_att;
 	AttrNumber	opt_att[LF_NUM_OPTCOLS];	/* InvalidAttrNumber = not set */
@@ -163,6 +170,46 @@ lf_jsonb_string(Jsonb *jb, const char *key)
 }
 
 /*
+ * "schema.table" of the attached table.  On a partition the trigger is a
+ * clone of the one attach() created on an ancestor: name that ancestor,
+ * whichever partition the row landed in.
+ */
+static char *
+lf_attached_table_name(Relation rel, Trigger *trigger)
+{
+	Oid			attached = RelationGetRelid(rel);
+
+	if (trigger->tgisclone && rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
+		ListCell   *lc;
+
+		foreach(lc, ancestors)
+		{
+			Relation	anc = table_open(lfirst_oid(lc), AccessShareLock);
+			bool		original = false;
+			int			i;
+
+			for (i = 0; anc->trigdesc && i < anc->trigdesc->numtriggers; i++)
+			{
+				Trigger    *t = &anc->trigdesc->triggers[i];
+
+				if (strcmp(t->tgname, "lead_funnel_status") == 0 && !t->tgisclone)
+					original = true;
+			}
+			table_close(anc, AccessShareLock);
+			if (original)
+			{
+				attached = lfirst_oid(lc);
+				break;
+			}
+		}
+	}
+	return psprintf("%s.%s", get_namespace_name(get_rel_namespace(attached)),
+					get_rel_name(attached));
+}
+
+/*
  * Build the configuration of one trigger.  attach() validated everything
  * when it created the trigger; here a mismatch can only come from a table
  * changed later (a column dropped or renamed), reported clearly.
@@ -194,9 +241,16 @@ lf_attach_build(LfAttach *a, Relation rel, Trigger *trigger)
 	old = MemoryContextSwitchTo(a->cxt);
 
 	a->relid = RelationGetRelid(rel);
-	a->table_name = psprintf("%s.%s",
-							 get_namespace_name(RelationGetNamespace(rel)),
-							 RelationGetRelationName(rel));
+	a->table_name = lf_attached_table_name(rel, trigger);
+	a->has_flush = false;
+	for (i = 0; i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &rel->trigdesc->triggers[i];
+
+		if (strcmp(t->tgname, "lead_funnel_flush") == 0 &&
+			!TRIGGER_FOR_ROW(t->tgtype) && t->tgenabled != TRIGGER_DISABLED)
+			a->has_flush = true;
+	}
 	a->source = psprintf("crm:%s", a->table_name);
 	a->key_att = lf_find_column(rel, trigger->tgargs[0], "key column", true);
 	a->status_att = lf_find_column(rel, trigger->tgargs[1], "status column", true);
@@ -434,7 +488,75 @@ lf_row_attributes(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 	return JsonbValueToJsonb(res);
 }
 
+/* ---- config look-ups with the owner's rights ---- */
+
+/*
+ * The row trigger runs as the CRM user, who needs no right on lead_funnel:
+ * the look-ups of our config (the team list, the scoring rules) run as the
+ * extension's owner.  Only they do: reading the CRM row (its types' output
+ * functions) stays with the CRM user.
+ */
+static bool
+lf_team_known_as_owner(const char *team)
+{
+	Oid			save_userid;
+	int			save_sec;
+	volatile bool known = false;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (SPI_connect() != SPI_OK_CONNECT)	/* (the owner may need a look-up) */
+		elog(ERROR, "SPI_connect failed");
+	SetUserIdAndSecContext(lf_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		known = lf_team_known(team);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return known;
+}
+
+static Numeric
+lf_fit_score_as_owner(Jsonb *attrs, bool *isnull)
+{
+	Oid			save_userid;
+	int			save_sec;
+	Numeric volatile score = NULL;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SetUserIdAndSecContext(lf_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		score = lf_fit_score(attrs, "default", isnull);
+		/* the result outlives the SPI connection */
+		if (!*isnull)
+			score = (Numeric) SPI_datumTransfer(NumericGetDatum(score), false, -1);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return score;
+}
+
 /* ---- turning a CRM row into a change ---- */
+
+/* soft changes: a problem found before the core becomes a violation */
+static bool
+lf_row_violation(LfChange *c, int sqlerrcode, char *message)
+{
+	c->violation = message;
+	c->violation_code = sqlerrcode;
+	return true;
+}
 
 /*
  * Build the change of one CRM row: the status change (when the status
@@ -462,8 +584,14 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 				 errmsg("key column of attached table \"%s\" is null", a->table_name),
 				 errhint("Every row of an attached table needs a key to be tracked as a lead.")));
 	c->lead_key = a->key_prefix ? psprintf("%s%s", a->key_prefix, rawkey) : rawkey;
+	if (c->lead_key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key column of attached table \"%s\" is empty", a->table_name),
+				 errhint("Every row of an attached table needs a key to be tracked as a lead (or attach with a \"key_prefix\").")));
 	c->actor = actor;
 	c->occurred_at = lf_event_time();
+	c->time_is_now = !lf_event_time_is_set();
 	c->source = backfill ? "backfill" : a->source;
 	c->soft = a->record_invalid && !backfill;
 	c->side_on_noop = true;
@@ -488,15 +616,38 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 	c->campaign = opt[LF_COL_CAMPAIGN];
 	c->segment = opt[LF_COL_SEGMENT];
 	c->reason = opt[LF_COL_REASON];
-	if (c->team)
-		lf_check_team(c->team);
+	if (c->team && !lf_team_known_as_owner(c->team))
+	{
+		if (!c->soft)
+			lf_check_team(c->team); /* the error, with the known teams */
+		return lf_row_violation(c, ERRCODE_FOREIGN_KEY_VIOLATION,
+								psprintf("team \"%s\" does not exist", c->team));
+	}
 	if (opt[LF_COL_AMOUNT] != NULL)
 	{
+		Numeric		amount;
+
+		amount = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+													 CStringGetDatum(opt[LF_COL_AMOUNT]),
+													 ObjectIdGetDatum(InvalidOid),
+													 Int32GetDatum(-1)));
+		/* the same rule as record_deal() */
+		if (numeric_is_nan(amount) || numeric_is_inf(amount) ||
+			DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(amount),
+											 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+		{
+			char	   *message = psprintf("deal amount %s of lead \"%s\" must be a finite number of at least 0",
+										   opt[LF_COL_AMOUNT], c->lead_key);
+
+			if (!c->soft)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg_internal("%s", message),
+						 errdetail("Amount column of attached table \"%s\".", a->table_name)));
+			return lf_row_violation(c, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, message);
+		}
 		c->has_amount = true;
-		c->amount = DirectFunctionCall3(numeric_in,
-										CStringGetDatum(opt[LF_COL_AMOUNT]),
-										ObjectIdGetDatum(InvalidOid),
-										Int32GetDatum(-1));
+		c->amount = NumericGetDatum(amount);
 	}
 
 	if (a->nattrs > 0)
@@ -508,8 +659,8 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 		if (attrs_changed || status_changed)
 		{
 			bool		isnull = false;
-			Numeric		score = lf_fit_score(lf_row_attributes(a, newtup, desc),
-											 "default", &isnull);
+			Numeric		score = lf_fit_score_as_owner(lf_row_attributes(a, newtup, desc),
+													  &isnull);
 
 			c->has_fit = true;
 			c->fit_isnull = isnull;
@@ -539,9 +690,7 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 						 errdetail("Lead \"%s\".", c->lead_key),
 						 errhint("Mapped statuses are %s. Add the status to the map (detach and attach again) or attach with \"on_unmapped\": \"ignore\".",
 								 lf_mapped_list(a))));
-			c->violation = message;
-			c->violation_code = ERRCODE_INVALID_PARAMETER_VALUE;
-			return true;
+			return lf_row_violation(c, ERRCODE_INVALID_PARAMETER_VALUE, message);
 		}
 	}
 	if (backfill && !c->has_move)
@@ -553,10 +702,23 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 
 static Oid	lf_actor_cache_oid = InvalidOid;
 static char lf_actor_cache_name[NAMEDATALEN];
+static bool lf_actor_cache_registered = false;
+
+/* a role renamed (or any pg_authid change): look the name up again */
+static void
+lf_actor_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	lf_actor_cache_oid = InvalidOid;
+}
 
 static const char *
 lf_actor_name(Oid userid)
 {
+	if (!lf_actor_cache_registered)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, lf_actor_cache_reset, (Datum) 0);
+		lf_actor_cache_registered = true;
+	}
 	if (userid != lf_actor_cache_oid)
 	{
 		char	   *name = GetUserNameFromId(userid, false);
@@ -612,8 +774,34 @@ lf_crm_trigger(PG_FUNCTION_ARGS)
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	actor = lf_actor_name(save_userid);
-	if (lf_row_change(a, RelationGetDescr(rel), oldtup, newtup, actor, false, &change))
+	if (!lf_row_change(a, RelationGetDescr(rel), oldtup, newtup, actor, false, &change))
+		return PointerGetDatum(NULL);
+	if (a->has_flush)
+	{
 		lf_buffer_add(&change);
+		return PointerGetDatum(NULL);
+	}
+
+	/*
+	 * No statement trigger will apply a buffer: a partition created after
+	 * the table was attached, written to directly.  Apply the row now.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SetUserIdAndSecContext(lf_extension_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		LfApplyResult res;
+
+		lf_apply_changes(&change, 1, false, &res);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
 	return PointerGetDatum(NULL);
 }
 
@@ -656,28 +844,91 @@ lf_crm_flush(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(lf_backfill);
 
+/* the lead_funnel_status trigger of a relation, or NULL */
+static Trigger *
+lf_status_trigger(Relation rel)
+{
+	int			i;
+
+	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
+	{
+		if (strcmp(rel->trigdesc->triggers[i].tgname, "lead_funnel_status") == 0)
+			return &rel->trigdesc->triggers[i];
+	}
+	return NULL;
+}
+
+typedef struct LfBackfill
+{
+	LfChange   *chunk;
+	int			n;
+	int64		entered;
+	const char *actor;
+	MemoryContext rowcxt;
+} LfBackfill;
+
+static void
+lf_backfill_apply(LfBackfill *b)
+{
+	LfApplyResult res;
+	MemoryContext old;
+
+	if (b->n == 0)
+		return;
+	old = MemoryContextSwitchTo(b->rowcxt);
+	lf_apply_changes(b->chunk, b->n, false, &res);
+	MemoryContextSwitchTo(old);
+	b->entered += res.nentered;
+	b->n = 0;
+	MemoryContextReset(b->rowcxt);	/* the rows' strings */
+}
+
+/* read one relation with storage (a plain table or a leaf partition) */
+static void
+lf_backfill_rel(Relation rel, LfAttach *a, LfBackfill *b)
+{
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		should_free;
+		HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		MemoryContext old;
+
+		old = MemoryContextSwitchTo(b->rowcxt);
+		if (lf_row_change(a, RelationGetDescr(rel), NULL, tup, b->actor, true, &b->chunk[b->n]))
+			b->n++;
+		MemoryContextSwitchTo(old);
+		if (should_free)
+			heap_freetuple(tup);
+		if (b->n == LF_BACKFILL_CHUNK)
+			lf_backfill_apply(b);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
 /*
  * backfill(crm_table regclass) RETURNS bigint: enter every row of an
  * attached table whose lead does not exist yet at its mapped stage.  The
  * table is read with a plain scan (its own tuple descriptor, so dropped
- * columns do not shift anything) after checking the caller may read it.
+ * columns do not shift anything) after checking the caller may read it; a
+ * partitioned table is read partition by partition, each with its own
+ * descriptor and its clone of the trigger.
  */
 Datum
 lf_backfill(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	Relation	rel;
-	Trigger    *trigger = NULL;
-	LfAttach   *a;
-	int			i;
-	volatile int64 entered = 0;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
+	Trigger    *trigger;
+	List	   *rels;
 	Oid			save_userid;
 	int			save_sec;
-	const char *actor;
-	MemoryContext rowcxt;
-	MemoryContext old;
+	LfBackfill	b;
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
@@ -694,72 +945,48 @@ lf_backfill(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot backfill table \"%s\" with row-level security", RelationGetRelationName(rel)),
 				 errhint("Backfill as a role that bypasses row-level security.")));
-	if (rel->trigdesc)
-	{
-		for (i = 0; i < rel->trigdesc->numtriggers; i++)
-		{
-			if (strcmp(rel->trigdesc->triggers[i].tgname, "lead_funnel_status") == 0)
-			{
-				trigger = &rel->trigdesc->triggers[i];
-				break;
-			}
-		}
-	}
-	if (trigger == NULL)
+	trigger = lf_status_trigger(rel);
+	if (trigger == NULL || (rel->rd_rel->relkind != RELKIND_RELATION &&
+							rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s.%s\" is not attached",
 						get_namespace_name(RelationGetNamespace(rel)),
 						RelationGetRelationName(rel)),
 				 errhint("Attach it with lead_funnel.attach() first.")));
-	a = lf_attach_get(rel, trigger);
-	actor = lf_actor_name(save_userid);
+	/* the relations that hold rows: the table, or its leaf partitions */
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	else
+		rels = list_make1_oid(relid);
 
+	b.actor = lf_actor_name(save_userid);
+	b.n = 0;
+	b.entered = 0;
+	b.chunk = palloc(sizeof(LfChange) * LF_BACKFILL_CHUNK);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "lead_funnel backfill row",
-								   ALLOCSET_DEFAULT_SIZES);
+	b.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "lead_funnel backfill row",
+									 ALLOCSET_DEFAULT_SIZES);
 	SetUserIdAndSecContext(lf_extension_owner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		LfChange   *chunk;
-		int			n = 0;
-		LfApplyResult res;
+		ListCell   *lc;
 
-		chunk = palloc(sizeof(LfChange) * LF_BACKFILL_CHUNK);
-		slot = table_slot_create(rel, NULL);
-		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-		for (;;)
+		foreach(lc, rels)
 		{
-			bool		more = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+			Relation	part = (lfirst_oid(lc) == relid) ? rel :
+				table_open(lfirst_oid(lc), AccessShareLock);
+			Trigger    *t = lf_status_trigger(part);
 
-			if (more)
-			{
-				bool		should_free;
-				HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
-
-				old = MemoryContextSwitchTo(rowcxt);
-				if (lf_row_change(a, RelationGetDescr(rel), NULL, tup, actor, true, &chunk[n]))
-					n++;
-				MemoryContextSwitchTo(old);
-				if (should_free)
-					heap_freetuple(tup);
-			}
-			if (n == LF_BACKFILL_CHUNK || (!more && n > 0))
-			{
-				old = MemoryContextSwitchTo(rowcxt);
-				lf_apply_changes(chunk, n, false, &res);
-				MemoryContextSwitchTo(old);
-				entered += res.nentered;
-				n = 0;
-				MemoryContextReset(rowcxt);	/* the rows' strings */
-			}
-			if (!more)
-				break;
+			/* (a foreign partition is not read; it has no clone either) */
+			if (part->rd_rel->relkind == RELKIND_RELATION && t != NULL)
+				lf_backfill_rel(part, lf_attach_get(part, t), &b);
+			if (part != rel)
+				table_close(part, AccessShareLock);
 		}
-		table_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
+		lf_backfill_apply(&b);
 	}
 	PG_FINALLY();
 	{
@@ -768,5 +995,5 @@ lf_backfill(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 	table_close(rel, AccessShareLock);
-	PG_RETURN_INT64(entered);
+	PG_RETURN_INT64(b.entered);
 }

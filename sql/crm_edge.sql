@@ -1,0 +1,178 @@
+-- attached CRM tables at their edges: partitions, nested statements in
+-- subtransactions, CRM users without rights, bad amounts and keys, renamed
+-- roles, deals recorded by hand
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+DROP SCHEMA IF EXISTS edge CASCADE;
+DROP ROLE IF EXISTS regress_lf_edge_user;
+DROP ROLE IF EXISTS regress_lf_edge_renamed;
+RESET client_min_messages;
+SET search_path = public;
+SET timezone = 'UTC';
+\set VERBOSITY default
+CREATE SCHEMA edge;
+CREATE ROLE regress_lf_edge_user;
+GRANT USAGE ON SCHEMA edge TO regress_lf_edge_user;
+
+-- ---- partitioned tables ----
+-- rows that exist before attach(), for backfill
+CREATE TABLE edge.part (id int, st text) PARTITION BY RANGE (id);
+CREATE TABLE edge.part_1 PARTITION OF edge.part FOR VALUES FROM (0) TO (100);
+CREATE TABLE edge.part_2 (st text, id int);	-- other column order than the parent
+ALTER TABLE edge.part ATTACH PARTITION edge.part_2 FOR VALUES FROM (100) TO (200);
+INSERT INTO edge.part VALUES (1, 'N'), (101, 'M');
+SELECT lead_funnel.attach('edge.part', 'id', 'st', '{"N": "prospect", "M": "mql", "S": "sal"}',
+                          '{"key_prefix": "p"}');
+-- every partition has the statement trigger too
+SELECT tgrelid::regclass, tgname FROM pg_trigger
+ WHERE tgname = 'lead_funnel_flush' AND tgrelid::regclass::text LIKE 'edge.part%' ORDER BY 1;
+-- backfill reads every partition (it crashed on a partitioned table)
+SELECT lead_funnel.backfill('edge.part');
+-- through the parent, and straight into a partition: recorded at the
+-- statement's end, the source names the attached table
+INSERT INTO edge.part VALUES (2, 'N');
+INSERT INTO edge.part_2 VALUES ('N', 102);
+UPDATE edge.part_1 SET st = 'M' WHERE id = 1;
+-- a partition created after attach() has no statement trigger: its rows
+-- are recorded one by one, when written
+CREATE TABLE edge.part_3 PARTITION OF edge.part FOR VALUES FROM (200) TO (300);
+INSERT INTO edge.part_3 VALUES (201, 'N');
+BEGIN;
+INSERT INTO edge.part_3 VALUES (202, 'N');
+SELECT lead_key, stage FROM lead_funnel.lead WHERE lead_key = 'p202';
+UPDATE edge.part SET st = 'M' WHERE id = 202;
+COMMIT;
+SELECT lead_key, from_stage, to_stage, source, actor = current_user AS by_me
+  FROM lead_funnel.stage_event WHERE lead_key LIKE 'p%' ORDER BY lead_key, event_id;
+-- invalid: the parent's statement trigger disabled, a partition's enabled:
+-- rows written through the parent wait for a flush that does not come, and
+-- the commit fails instead of losing them
+ALTER TABLE edge.part DISABLE TRIGGER lead_funnel_flush;
+INSERT INTO edge.part VALUES (3, 'N');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ALTER TABLE edge.part ENABLE TRIGGER lead_funnel_flush;
+SELECT count(*) AS kept FROM edge.part WHERE id = 3;
+-- detach removes the partitions' statement triggers as well
+SELECT lead_funnel.detach('edge.part');
+SELECT count(*) AS lead_funnel_triggers FROM pg_trigger
+ WHERE tgname LIKE 'lead_funnel%' AND tgrelid::regclass::text LIKE 'edge.part%';
+
+-- ---- a statement on another attached table inside an exception block ----
+-- that rolls back: the outer statement's changes are still recorded
+CREATE TABLE edge.a (id text PRIMARY KEY, st text);
+CREATE TABLE edge.b (id text PRIMARY KEY, st text);
+SELECT lead_funnel.attach('edge.a', 'id', 'st', '{"N": "prospect", "M": "mql"}', '{"key_prefix": "a:"}');
+SELECT lead_funnel.attach('edge.b', 'id', 'st', '{"N": "prospect", "M": "mql"}', '{"key_prefix": "b:"}');
+CREATE FUNCTION edge.side_job() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    INSERT INTO edge.b VALUES (NEW.id, NEW.st);
+    PERFORM 1 / 0;
+  EXCEPTION WHEN division_by_zero THEN
+    RAISE NOTICE 'side job failed, ignored';
+  END;
+  -- and one that succeeds
+  INSERT INTO edge.b VALUES (NEW.id || '-ok', NEW.st);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER zz_side_job AFTER INSERT ON edge.a FOR EACH ROW EXECUTE FUNCTION edge.side_job();
+INSERT INTO edge.a VALUES ('x', 'N'), ('y', 'N');
+SELECT lead_key, stage FROM lead_funnel.lead WHERE lead_key ~ '^[ab]:' ORDER BY lead_key;
+DROP TRIGGER zz_side_job ON edge.a;
+
+-- ---- a CRM user without any right on lead_funnel, in a fresh session ----
+-- (cold caches): team_column and attributes need the team list and the
+-- scoring rules, read with the owner's rights
+INSERT INTO lead_funnel.team (team, capacity, active) VALUES ('east', 10, true);
+CREATE TABLE edge.c (id text PRIMARY KEY, st text, tm text, employees int);
+GRANT SELECT, INSERT, UPDATE ON edge.c TO regress_lf_edge_user;
+SELECT lead_funnel.attach('edge.c', 'id', 'st', '{"N": "prospect", "M": "mql"}',
+                          '{"team_column": "tm", "attributes": ["employees"], "key_prefix": "c:"}');
+\c
+SET search_path = public;
+SET ROLE regress_lf_edge_user;
+INSERT INTO edge.c VALUES ('1', 'N', 'east', 500);
+INSERT INTO edge.c VALUES ('2', 'N', NULL, NULL);
+-- invalid: an unknown team (the error lists the known ones)
+INSERT INTO edge.c VALUES ('3', 'N', 'Ost', 5);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT lead_key, stage, team, fit_score IS NOT NULL AS scored FROM lead_funnel.lead
+ WHERE lead_key LIKE 'c:%' ORDER BY 1;
+SELECT actor FROM lead_funnel.stage_event WHERE lead_key = 'c:1';
+
+-- on_invalid = record: an unknown team is recorded, the write goes through
+CREATE TABLE edge.d (id text PRIMARY KEY, st text, tm text, amount numeric, f float8);
+SELECT lead_funnel.attach('edge.d', 'id', 'st', '{"N": "prospect", "W": "customer"}',
+                          '{"team_column": "tm", "amount_column": "amount", "on_invalid": "record", "key_prefix": "d:"}');
+INSERT INTO edge.d VALUES ('1', 'N', 'Ost');
+SELECT lead_key, crm_table, sqlstate, message FROM lead_funnel.violation WHERE lead_key LIKE 'd:%';
+SELECT count(*) AS leads FROM edge.d JOIN lead_funnel.lead ON lead_key = 'd:' || id;
+
+-- ---- deal amounts: the same rule as record_deal() ----
+-- recorded as violations with on_invalid = record
+INSERT INTO edge.d VALUES ('nan', 'W', NULL, 'NaN'), ('inf', 'W', NULL, 'Infinity'),
+                          ('neg', 'W', NULL, -5), ('ok', 'W', NULL, 1000);
+SELECT lead_key, sqlstate, message FROM lead_funnel.violation
+ WHERE lead_key IN ('d:nan', 'd:inf', 'd:neg') ORDER BY lead_key;
+SELECT lead_key, amount, is_existing_customer FROM lead_funnel.deal WHERE lead_key LIKE 'd:%';
+-- and errors by default
+CREATE TABLE edge.e (id text PRIMARY KEY, st text, amount float8, m money);
+SELECT lead_funnel.attach('edge.e', 'id', 'st', '{"W": "customer"}', '{"amount_column": "amount", "key_prefix": "e:"}');
+-- invalid: NaN, infinite and negative amounts
+INSERT INTO edge.e VALUES ('1', 'W', 'NaN');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+INSERT INTO edge.e VALUES ('2', 'W', '-Infinity');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+INSERT INTO edge.e VALUES ('3', 'W', -0.01);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) AS nothing_written FROM lead_funnel.lead WHERE lead_key LIKE 'e:%';
+SELECT lead_funnel.detach('edge.e');
+-- invalid: a money column (its text form is not a number)
+SELECT lead_funnel.attach('edge.e', 'id', 'st', '{"W": "customer"}', '{"amount_column": "m"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- ---- record_deal(): the first deal of a new customer is new business ----
+SELECT (lead_funnel.move('deal-1', 'sql', occurred_at => '2026-01-01')).to_stage;
+SELECT (lead_funnel.move('deal-1', 'opportunity', occurred_at => '2026-01-02')).to_stage;
+SELECT (lead_funnel.move('deal-1', 'customer', occurred_at => '2026-01-03')).to_stage;
+SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-1', 1000, '2026-01-05');
+-- a second deal: the lead was a customer before it
+SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-1', 500, '2026-02-01');
+-- a customer who came back: existing business from the first deal of the new stint
+SELECT (lead_funnel.move('deal-2', 'customer', occurred_at => '2026-01-01')).to_stage;
+SELECT (lead_funnel.move('deal-2', 'opportunity', occurred_at => '2026-03-01')).to_stage;
+SELECT (lead_funnel.move('deal-2', 'customer', occurred_at => '2026-03-02')).to_stage;
+SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-2', 700, '2026-03-02');
+
+-- ---- keys ----
+CREATE TABLE edge.k (id text, st text);
+SELECT lead_funnel.attach('edge.k', 'id', 'st', '{"N": "prospect"}');
+-- invalid: an empty key (move() refuses it too)
+INSERT INTO edge.k VALUES ('', 'N');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- invalid: a key longer than 1000 bytes
+INSERT INTO edge.k VALUES (repeat('k', 1001), 'N');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT lead_funnel.move(repeat('k', 1001), 'prospect');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- 1000 bytes are fine
+INSERT INTO edge.k VALUES (repeat('k', 1000), 'N');
+SELECT length(lead_key) FROM lead_funnel.lead WHERE lead_key LIKE 'kkk%';
+
+-- ---- the actor follows a renamed role ----
+GRANT SELECT, INSERT, UPDATE ON edge.k TO regress_lf_edge_user;
+SET ROLE regress_lf_edge_user;
+INSERT INTO edge.k VALUES ('r1', 'N');
+RESET ROLE;
+ALTER ROLE regress_lf_edge_user RENAME TO regress_lf_edge_renamed;
+SET ROLE regress_lf_edge_renamed;
+INSERT INTO edge.k VALUES ('r2', 'N');
+RESET ROLE;
+SELECT lead_key, actor FROM lead_funnel.stage_event WHERE lead_key IN ('r1', 'r2') ORDER BY 1;
+
+-- clean up
+DROP SCHEMA edge CASCADE;
+DROP OWNED BY regress_lf_edge_renamed;
+DROP ROLE regress_lf_edge_renamed;
