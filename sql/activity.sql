@@ -77,3 +77,12 @@ SELECT record_activity('D', 'webinar_attended', '2026-03-03 09:00+00');
 SELECT to_stage FROM move('D', 'recycled', 'not now', occurred_at => '2026-03-04 09:00+00');
 SELECT record_activity('D', 'email_open', '2026-03-05 09:00+00');
 SELECT stage, recycled_count FROM lead WHERE lead_key = 'D';
+-- a late activity: the score reaches 60 only as of the latest activity (03-10,
+-- 40 + 40 * 2^-0.5), so the move is dated then and not at the late activity's
+-- time (03-05, when the engagement was 40)
+SELECT to_stage FROM move('E', 'prospect', occurred_at => '2026-03-01 00:00+00');
+SELECT record_activity('E', 'webinar_attended', '2026-03-10 00:00+00');
+SELECT record_activity('E', 'webinar_attended', '2026-03-05 00:00+00');
+SELECT engagement_at('E', '2026-03-05 00:00+00') AS at_late_activity;
+SELECT stage, mql_at FROM lead WHERE lead_key = 'E';
+SELECT to_stage, occurred_at, source FROM stage_event WHERE lead_key = 'E' ORDER BY event_id;

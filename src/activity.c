@@ -23,6 +23,8 @@
  * model's auto_mql, a prospect or recycled lead whose score (fit +
  * engagement) reaches the threshold is moved to mql through the core path
  * (actor and source "scoring"), which starts the SLA clock and routes it.
+ * The move is dated at the lead's latest activity, the instant the score
+ * refers to (a late activity does not date it back).
  *
  *-------------------------------------------------------------------------
  */
@@ -90,7 +92,7 @@ lf_act_prepare(void)
 		"  ELSE engagement OPERATOR(pg_catalog.+) lead_funnel.decayed($6, $3, engagement_as_of, $7) END,"
 		" engagement_as_of = GREATEST(engagement_as_of, $3)"
 		" WHERE lead_key OPERATOR(pg_catalog.=) $1"
-		" RETURNING engagement, stage, stage_entered_at, fit_score",
+		" RETURNING engagement, stage, stage_entered_at, fit_score, engagement_as_of",
 		7, t);
 	t[0] = TEXTOID;
 	t[1] = TIMESTAMPTZOID;
@@ -160,6 +162,7 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	Datum		engagement;
 	LfStage		stage;
 	TimestampTz entered;
+	TimestampTz as_of;
 	bool		fit_null;
 	Datum		fit;
 	Datum		result;
@@ -208,6 +211,7 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	stage = DatumGetLfStage(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	entered = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	fit = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &fit_null);
+	as_of = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
 
 	/* automatic handover */
 	if (auto_mql && (stage == LF_STAGE_PROSPECT || stage == LF_STAGE_RECYCLED))
@@ -228,8 +232,12 @@ lf_record_activity(PG_FUNCTION_ARGS)
 			c.actor = "scoring";
 			c.source = "scoring";
 			c.reason = NULL;
-			/* never before the lead entered its stage */
-			c.occurred_at = Max(at, entered);
+			/*
+			 * The score is as of the lead's latest activity (a late activity
+			 * is added decayed to that time), so that is when it reached the
+			 * threshold; never before the lead entered its stage.
+			 */
+			c.occurred_at = Max(as_of, entered);
 			lf_apply_changes(&c, 1, false, &res);
 		}
 	}
