@@ -86,3 +86,18 @@ SELECT record_activity('E', 'webinar_attended', '2026-03-05 00:00+00');
 SELECT engagement_at('E', '2026-03-05 00:00+00') AS at_late_activity;
 SELECT stage, mql_at FROM lead WHERE lead_key = 'E';
 SELECT to_stage, occurred_at, source FROM stage_event WHERE lead_key = 'E' ORDER BY event_id;
+-- the agreement forbids the automatic move: the activities are recorded, the
+-- move is skipped with a WARNING naming the lead (a reason required, LF002;
+-- the move not allowed at all, LF001); the lead moves once it is allowed
+SELECT to_stage FROM move('F', 'prospect', occurred_at => '2026-04-01 00:00+00');
+UPDATE transition SET requires_reason = true WHERE from_stage = 'prospect' AND to_stage = 'mql';
+SELECT record_activity('F', 'webinar_attended', '2026-04-02 00:00+00');
+SELECT record_activity('F', 'webinar_attended', '2026-04-02 00:00+00');
+DELETE FROM transition WHERE from_stage = 'prospect' AND to_stage = 'mql';
+SELECT record_activity('F', 'form_submit', '2026-04-03 00:00+00');
+SELECT stage, engagement, engagement_as_of FROM lead WHERE lead_key = 'F';
+SELECT event_type, occurred_at, points FROM activity WHERE lead_key = 'F' ORDER BY activity_id;
+SELECT count(*) AS violations_recorded FROM violation WHERE lead_key = 'F';
+INSERT INTO transition (from_stage, to_stage) VALUES ('prospect', 'mql');
+SELECT record_activity('F', 'email_open', '2026-04-04 00:00+00');
+SELECT to_stage, occurred_at, source FROM stage_event WHERE lead_key = 'F' ORDER BY event_id;

@@ -23,13 +23,15 @@
  * model's auto_mql, a prospect or recycled lead whose score (fit +
  * engagement) reaches the threshold is moved to mql through the core path
  * (actor and source "scoring"), which starts the SLA clock and routes it.
- * The move is dated at the lead's latest activity, the instant the score
+ * When the agreement forbids that move, the activity is kept and a WARNING
+ * names the lead.  The move is dated at the lead's latest activity, the instant the score
  * refers to (a late activity does not date it back).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -140,6 +142,52 @@ lf_arg_text(FunctionCallInfo fcinfo, int n, const char *what)
 	return s;
 }
 
+/*
+ * The automatic move to mql, in a subtransaction: when the agreement forbids
+ * it (a validation error of the move, LF001-LF003), the activity stays
+ * recorded and a WARNING names the lead; any other error is raised.
+ */
+static void
+lf_auto_mql(LfChange *c)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		LfApplyResult res;
+
+		lf_apply_changes(c, 1, false, &res);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		if (!lf_agreement_error(edata->sqlerrcode))
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("lead \"%s\" reached the MQL threshold but could not be moved to mql",
+						c->lead_key),
+				 errdetail_internal("%s", edata->message),
+				 errhint("The activity is recorded. Allow the move to \"mql\" in lead_funnel.transition or turn auto_mql off.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
 PG_FUNCTION_INFO_V1(lf_record_activity);
 
 /*
@@ -212,6 +260,7 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	entered = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	fit = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &fit_null);
 	as_of = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	result = SPI_datumTransfer(engagement, false, -1);
 
 	/* automatic handover */
 	if (auto_mql && (stage == LF_STAGE_PROSPECT || stage == LF_STAGE_RECYCLED))
@@ -223,7 +272,6 @@ lf_record_activity(PG_FUNCTION_ARGS)
 		if (DatumGetBool(DirectFunctionCall2(numeric_ge, score, NumericGetDatum(threshold))))
 		{
 			LfChange	c;
-			LfApplyResult res;
 
 			memset(&c, 0, sizeof(c));
 			c.lead_key = key;
@@ -238,11 +286,10 @@ lf_record_activity(PG_FUNCTION_ARGS)
 			 * threshold; never before the lead entered its stage.
 			 */
 			c.occurred_at = Max(as_of, entered);
-			lf_apply_changes(&c, 1, false, &res);
+			lf_auto_mql(&c);
 		}
 	}
 
-	result = SPI_datumTransfer(engagement, false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }

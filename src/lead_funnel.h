@@ -23,6 +23,15 @@
 #define ERRCODE_LF_OUT_OF_ORDER			MAKE_SQLSTATE('L','F','0','0','3')
 #define ERRCODE_LF_LEDGER_PROTECTED		MAKE_SQLSTATE('L','F','0','0','4')
 
+/* is this error the agreement refusing a move (and not a failure)? */
+static inline bool
+lf_agreement_error(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_LF_INVALID_TRANSITION ||
+		sqlerrcode == ERRCODE_LF_REASON_REQUIRED ||
+		sqlerrcode == ERRCODE_LF_OUT_OF_ORDER;
+}
+
 /* ---- the stage type (stage.c) ---- */
 
 /*

@@ -237,15 +237,6 @@ typedef struct LfBreach
 	char	   *payload;
 } LfBreach;
 
-/* is this error the agreement refusing the move (and not a failure)? */
-static bool
-lf_agreement_error(int sqlerrcode)
-{
-	return sqlerrcode == ERRCODE_LF_INVALID_TRANSITION ||
-		sqlerrcode == ERRCODE_LF_REASON_REQUIRED ||
-		sqlerrcode == ERRCODE_LF_OUT_OF_ORDER;
-}
-
 /*
  * recycle: move the lead to recycled in a subtransaction; when the agreement
  * forbids it, warn and keep the breach.
