@@ -257,6 +257,20 @@ SELECT decayed(100, '2024-01-01', '2024-01-16', '30 days') AS half,
 SELECT decayed(1.50, now(), now(), '1 day') AS unchanged,
        decayed(100, '2024-01-01', '2124-01-01', '1 day') AS after_a_century,
        decayed(100, '2024-01-31', '2024-01-01', '30 days') AS backwards_one_half_life;
+-- exact at whole half-lives whatever the size of the value (2^-k has k decimal
+-- digits, more than a float8 converted with 15 digits keeps), both ways
+SELECT decayed(1e20, '2000-01-01', '2000-01-01'::timestamptz + 40 * interval '1 day', '1 day') AS after_40,
+       decayed(1e20, '2000-01-01', '2000-01-01'::timestamptz + 40 * interval '1 day', '1 day')
+         = round(1e20 / 2::numeric ^ 40, 10) AS after_40_exact,
+       decayed(1e20, '2000-01-01', '2000-01-01'::timestamptz - 60 * interval '1 day', '1 day') AS before_60,
+       decayed(1e20, '2000-01-01', '2000-01-01'::timestamptz - 60 * interval '1 day', '1 day')
+         = 1e20 * 2::numeric ^ 60 AS before_60_exact;
+SELECT decayed(12345.6789, '2000-01-01', '2000-01-01'::timestamptz + 20 * interval '1 hour', '1 hour')
+         = round(12345.6789 / 2::numeric ^ 20, 10) AS after_20_exact,
+       decayed(1e320, '2000-01-01', '2000-01-01'::timestamptz + 1000 * interval '1 hour', '1 hour')
+         = round(1e320 / 2::numeric ^ 1000, 10) AS after_1000_exact,
+       decayed(3, '2000-01-01', '2000-01-01'::timestamptz - 1023 * interval '1 hour', '1 hour')
+         = 3 * 2::numeric ^ 1023 AS before_1023_exact;
 -- invalid input: half-life with months, zero, negative; infinite timestamps; overflow
 SELECT decayed(1, '2024-01-01', '2024-02-01', '1 month');
 SELECT decayed(1, '2024-01-01', '2024-02-01', '0');

@@ -39,9 +39,12 @@
  *	- `~*` matches the text form (numbers as written by numeric_out).
  *	- a non-object jsonb is an error (22023).
  *
- * decayed() computes value * 2^(-(at - as_of) / half_life) with the factor
- * in float8 (exact for whole half-lives) multiplied exactly in numeric and
- * rounded to 10 decimal places.
+ * decayed() computes value * 2^(-(at - as_of) / half_life), multiplied in
+ * numeric and rounded to 10 decimal places.  For a whole number k of
+ * half-lives the factor is built exactly in numeric (2^-k = 5^k / 10^k,
+ * 2^k for growth), so the result is exact before the rounding whatever the
+ * value's size; otherwise it is pow() in float8, converted with the 17
+ * significant digits that identify the double (float8_numeric keeps 15).
  *
  *-------------------------------------------------------------------------
  */
@@ -1081,6 +1084,40 @@ lf_fit_score_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_NUMERIC(lf_model_fit_score(cc->model, attrs));
 }
 
+/* base^k for base <= 5 and 0 <= k <= 27: fits int64 */
+static inline int64
+lf_int64_pow(int base, int k)
+{
+	int64		result = 1;
+
+	while (k-- > 0)
+		result *= base;
+	return result;
+}
+
+/* base^k (base <= 5, k >= 0), exactly */
+static Numeric
+lf_numeric_pow(int base, int k)
+{
+	Numeric		result;
+	Numeric		b;
+
+	if (k <= 27)
+		return int64_to_numeric(lf_int64_pow(base, k));
+	result = int64_to_numeric(1);
+	b = int64_to_numeric(base);
+	for (;;)
+	{
+		if (k & 1)
+			result = numeric_mul_opt_error(result, b, NULL);
+		k >>= 1;
+		if (k == 0)
+			break;
+		b = numeric_mul_opt_error(b, b, NULL);
+	}
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(lf_decayed);
 
 /*
@@ -1099,6 +1136,7 @@ lf_decayed(PG_FUNCTION_ARGS)
 	int64		hl_us;
 	int64		diff;
 	double		factor;
+	Numeric		exact;
 	Datum		result;
 
 	if (hl->month != 0)
@@ -1132,8 +1170,32 @@ lf_decayed(PG_FUNCTION_ARGS)
 	if (factor == 0.0)
 		PG_RETURN_NUMERIC(int64_to_numeric(0));
 
-	result = DirectFunctionCall1(float8_numeric, Float8GetDatum(factor));
-	result = DirectFunctionCall2(numeric_mul, NumericGetDatum(value), result);
+	if (diff % hl_us == 0)
+	{
+		/*
+		 * A whole number k of half-lives, with the float8 factor neither 0
+		 * nor infinite: -1023 <= k <= 1074.  2^-k = 5^k / 10^k, exactly.
+		 */
+		int			k = (int) (diff / hl_us);
+
+		if (k > 27)
+			exact = numeric_mul_opt_error(lf_numeric_pow(5, k),
+										  int64_div_fast_to_numeric(1, k), NULL);
+		else if (k > 0)
+			exact = int64_div_fast_to_numeric(lf_int64_pow(5, k), k);
+		else
+			exact = lf_numeric_pow(2, -k);
+	}
+	else
+	{
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%.17g", factor);
+		exact = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+													ObjectIdGetDatum(InvalidOid),
+													Int32GetDatum(-1)));
+	}
+	result = NumericGetDatum(numeric_mul_opt_error(value, exact, NULL));
 	result = DirectFunctionCall2(numeric_round, result, Int32GetDatum(10));
 	result = DirectFunctionCall1(numeric_trim_scale, result);
 	PG_RETURN_DATUM(result);
