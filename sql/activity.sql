@@ -32,7 +32,8 @@ SELECT record_activity('A', 'email_sent', '2026-01-11 00:00+00');
 SELECT engagement_at('A', '2026-01-06 00:00+00') AS between_activities,
        engagement_at('A', '2025-12-31 00:00+00') AS before_any;
 
--- activities out of time order give the same engagement as in order
+-- activities out of time order give the same engagement as in order (exactly here:
+-- whole half-lives; otherwise up to rounding, see below)
 SELECT record_activity('B', 'email_sent', '2026-01-11 00:00+00');
 SELECT record_activity('B', 'webinar_attended', '2026-01-01 00:00+00');
 SELECT record_activity('B', 'form_submit', '2026-01-11 00:00+00');
@@ -101,3 +102,49 @@ SELECT count(*) AS violations_recorded FROM violation WHERE lead_key = 'F';
 INSERT INTO transition (from_stage, to_stage) VALUES ('prospect', 'mql');
 SELECT record_activity('F', 'email_open', '2026-04-04 00:00+00');
 SELECT to_stage, occurred_at, source FROM stage_event WHERE lead_key = 'F' ORDER BY event_id;
+-- activities out of time order agree with recording in time order up to the
+-- rounding of each step to 10 decimal places: at most 1e-10 per activity
+-- (five webinars: 57.4880444778 in order, 57.4880444779 in reverse)
+UPDATE scoring_model SET auto_mql = false WHERE model = 'default';
+SELECT count(move(k, 'prospect', occurred_at => '2026-05-01 00:00+00'))
+  FROM unnest('{L1,L2,O1,O2,O3}'::text[]) k;
+DO $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT t FROM (VALUES ('2026-05-02 01:23+00'::timestamptz), ('2026-05-05 07:11+00'),
+      ('2026-05-09 13:17+00'), ('2026-05-20 03:03+00'), ('2026-06-11 22:22+00')) v(t) ORDER BY t LOOP
+    PERFORM lead_funnel.record_activity('L1', 'webinar_attended', r.t);
+  END LOOP;
+  FOR r IN SELECT t FROM (VALUES ('2026-05-02 01:23+00'::timestamptz), ('2026-05-05 07:11+00'),
+      ('2026-05-09 13:17+00'), ('2026-05-20 03:03+00'), ('2026-06-11 22:22+00')) v(t) ORDER BY t DESC LOOP
+    PERFORM lead_funnel.record_activity('L2', 'webinar_attended', r.t);
+  END LOOP;
+  -- 40 activities of four kinds: in order, in reverse, shuffled
+  FOR r IN SELECT i, '2026-05-01 00:00+00'::timestamptz + (i * 37 % 97) * interval '7 hours 13 minutes 17 seconds' AS t,
+                  (ARRAY['webinar_attended', 'form_submit', 'email_open', 'email_sent'])[i % 4 + 1] AS e
+             FROM generate_series(1, 40) i ORDER BY t LOOP
+    PERFORM lead_funnel.record_activity('O1', r.e, r.t);
+  END LOOP;
+  FOR r IN SELECT i, '2026-05-01 00:00+00'::timestamptz + (i * 37 % 97) * interval '7 hours 13 minutes 17 seconds' AS t,
+                  (ARRAY['webinar_attended', 'form_submit', 'email_open', 'email_sent'])[i % 4 + 1] AS e
+             FROM generate_series(1, 40) i ORDER BY t DESC LOOP
+    PERFORM lead_funnel.record_activity('O2', r.e, r.t);
+  END LOOP;
+  FOR r IN SELECT i, '2026-05-01 00:00+00'::timestamptz + (i * 37 % 97) * interval '7 hours 13 minutes 17 seconds' AS t,
+                  (ARRAY['webinar_attended', 'form_submit', 'email_open', 'email_sent'])[i % 4 + 1] AS e
+             FROM generate_series(1, 40) i ORDER BY md5(i::text) LOOP
+    PERFORM lead_funnel.record_activity('O3', r.e, r.t);
+  END LOOP;
+END
+$$;
+SELECT lead_key, engagement, engagement_as_of FROM lead WHERE lead_key IN ('L1', 'L2') ORDER BY 1;
+SELECT abs(l1.engagement - l2.engagement) <= 5e-10 AS five_within_bound,
+       abs(engagement_at('L1', '2026-07-11 00:00+00') - engagement_at('L2', '2026-07-11 00:00+00')) <= 5e-10
+         AS five_later_within_bound
+  FROM lead l1, lead l2 WHERE l1.lead_key = 'L1' AND l2.lead_key = 'L2';
+SELECT o.lead_key, abs(o.engagement - o1.engagement) <= 40e-10 AS forty_within_bound,
+       o.engagement_as_of = o1.engagement_as_of AS same_as_of,
+       abs(engagement_at(o.lead_key, '2026-07-01 00:00+00') - engagement_at('O1', '2026-07-01 00:00+00')) <= 40e-10
+         AS forty_later_within_bound
+  FROM lead o, lead o1 WHERE o.lead_key IN ('O2', 'O3') AND o1.lead_key = 'O1' ORDER BY 1;

@@ -14,9 +14,11 @@
  * lock:
  *	 - an activity at t >= A:  E(t) = decayed(E(A), A, t) + points, A = t;
  *	 - an activity at t < A (recorded late):  E(A) += decayed(points, t, A);
- * both give the same E as recording in time order.  engagement_at(T) for
- * T >= A decays the kept value; for T < A it sums the ledger of activities
- * (each with the points it earned when recorded).
+ * both give E as recording in time order would, up to the rounding of each
+ * step to 10 decimal places: at most 1e-10 per activity apart (keeping E
+ * exactly order-independent would need another representation).
+ * engagement_at(T) for T >= A decays the kept value; for T < A it sums the
+ * ledger of activities (each with the points it earned when recorded).
  *
  * Points come from the engagement rules of the 'default' scoring model at
  * the time the activity is recorded and are stored with it.  With the
