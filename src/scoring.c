@@ -1118,6 +1118,61 @@ lf_numeric_pow(int base, int k)
 	return result;
 }
 
+/*
+ * A positive finite float8 as numeric with 17 significant digits, the ones
+ * "%.17g" prints (enough to identify the double; float8_numeric keeps 15).
+ * The hot path of decayed(): for 1e-11 <= f < 1e16 the digits are computed
+ * exactly in 128-bit integers, f = m * 2^e and f * 10^s = m * 5^s * 2^(e + s),
+ * rounded half to even; otherwise, or without 128-bit integers, through the
+ * text.
+ */
+static Numeric
+lf_float8_numeric17(double f)
+{
+#ifdef HAVE_INT128
+	if (f >= 1e-11 && f < 1e16)
+	{
+		int			e2;
+		int64		m = (int64) ldexp(frexp(f, &e2), 53);	/* f = m * 2^(e2 - 53) */
+		int			s = 16 - (int) floor(log10(f));
+		int			tries;
+
+		/* log10() may be off by one next to a power of ten: adjust s */
+		for (tries = 0; tries < 3 && s >= 0 && s <= 27; tries++)
+		{
+			int			shift = -(e2 - 53 + s);
+			uint128		p = (uint128) m * (uint128) lf_int64_pow(5, s);
+			uint128		half;
+			uint128		rem;
+			int64		q;
+
+			if (shift <= 0 || shift >= 127)
+				break;
+			/* round half to even, as printf does */
+			half = (uint128) 1 << (shift - 1);
+			rem = p & ((half << 1) - 1);
+			q = (int64) (p >> shift);
+			if (rem > half || (rem == half && (q & 1)))
+				q++;
+			if (q >= INT64CONST(100000000000000000))
+				s--;
+			else if (q < INT64CONST(10000000000000000))
+				s++;
+			else
+				return int64_div_fast_to_numeric(q, s);
+		}
+	}
+#endif
+	{
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%.17g", f);
+		return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+	}
+}
+
 PG_FUNCTION_INFO_V1(lf_decayed);
 
 /*
@@ -1187,14 +1242,7 @@ lf_decayed(PG_FUNCTION_ARGS)
 			exact = lf_numeric_pow(2, -k);
 	}
 	else
-	{
-		char		buf[32];
-
-		snprintf(buf, sizeof(buf), "%.17g", factor);
-		exact = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-													ObjectIdGetDatum(InvalidOid),
-													Int32GetDatum(-1)));
-	}
+		exact = lf_float8_numeric17(factor);
 	result = NumericGetDatum(numeric_mul_opt_error(value, exact, NULL));
 	result = DirectFunctionCall2(numeric_round, result, Int32GetDatum(10));
 	result = DirectFunctionCall1(numeric_trim_scale, result);
