@@ -176,3 +176,44 @@ SELECT lead_key, actor FROM lead_funnel.stage_event WHERE lead_key IN ('r1', 'r2
 DROP SCHEMA edge CASCADE;
 DROP OWNED BY regress_lf_edge_renamed;
 DROP ROLE regress_lf_edge_renamed;
+
+-- ---- key columns ----
+CREATE SCHEMA edge;
+-- a key whose text form depends on settings is written with fixed ones:
+-- one CRM row stays one lead whatever DateStyle or TimeZone say
+CREATE TABLE edge.dated (id date PRIMARY KEY, at timestamptz, st text);
+SELECT lead_funnel.attach('edge.dated', 'id', 'st', '{"N": "prospect", "M": "mql"}', '{"key_prefix": "d-"}');
+CREATE TABLE edge.stamped (id timestamptz PRIMARY KEY, st text);
+SELECT lead_funnel.attach('edge.stamped', 'id', 'st', '{"N": "prospect", "M": "mql"}', '{"key_prefix": "t-"}');
+INSERT INTO edge.dated VALUES ('2024-03-01', NULL, 'N');
+INSERT INTO edge.stamped VALUES ('2024-03-01 12:00+01', 'N');
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'America/New_York';
+UPDATE edge.dated SET st = 'M';
+UPDATE edge.stamped SET st = 'M';
+-- (the session's own settings are untouched)
+SHOW DateStyle;
+SHOW TimeZone;
+RESET DateStyle;
+SET TimeZone = 'UTC';
+SELECT lead_key, stage FROM lead_funnel.lead WHERE lead_key ~ '^[dt]-2' ORDER BY 1;
+
+-- invalid: the key of an attached row cannot change (it would fork the lead)
+CREATE TABLE edge.rekey (id int PRIMARY KEY, st text);
+SELECT lead_funnel.attach('edge.rekey', 'id', 'st', '{"N": "prospect", "M": "mql"}', '{"key_prefix": "rk"}');
+INSERT INTO edge.rekey VALUES (1, 'N');
+UPDATE edge.rekey SET id = 2, st = 'M' WHERE id = 1;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+UPDATE edge.rekey SET id = 2 WHERE id = 1;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- an UPDATE that sets the key to its own value is fine
+UPDATE edge.rekey SET id = 1, st = 'M' WHERE id = 1;
+SELECT lead_key, stage FROM lead_funnel.lead WHERE lead_key LIKE 'rk%';
+-- with on_invalid = record the write goes through and the old lead gets a violation
+CREATE TABLE edge.rekey2 (id int PRIMARY KEY, st text);
+SELECT lead_funnel.attach('edge.rekey2', 'id', 'st', '{"N": "prospect"}', '{"key_prefix": "rr", "on_invalid": "record"}');
+INSERT INTO edge.rekey2 VALUES (1, 'N');
+UPDATE edge.rekey2 SET id = 5 WHERE id = 1;
+SELECT lead_key, crm_status, sqlstate, message FROM lead_funnel.violation WHERE lead_key LIKE 'rr%';
+SELECT lead_key FROM lead_funnel.lead WHERE lead_key LIKE 'rr%';
+DROP SCHEMA edge CASCADE;

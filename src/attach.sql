@@ -78,7 +78,8 @@ BEGIN
   -- columns
   PERFORM @extschema@._attach_check_column(crm_table, key_column, 'key_column');
   PERFORM @extschema@._attach_check_column(crm_table, status_column, 'status_column');
-  cols := cols || status_column::text;
+  -- (the key too: a changed key is refused, not taken for a new lead)
+  cols := cols || status_column::text || key_column::text;
 
   -- the status map: a non-empty object of strings that are stages
   IF pg_catalog.jsonb_typeof(status_map) IS DISTINCT FROM 'object' THEN

@@ -47,6 +47,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/numeric.h"
@@ -91,6 +92,7 @@ typedef struct LfAttach
 	char	   *table_name;		/* schema.table for messages (the attached
 								 * table, also for its partitions) */
 	bool		has_flush;		/* the relation has lead_funnel_flush */
+	bool		key_fixed_style;	/* key's text form depends on settings */
 	AttrNumber	key_att;
 	AttrNumber	status_att;
 	AttrNumber	opt_att[LF_NUM_OPTCOLS];	/* InvalidAttrNumber = not set */
@@ -167,6 +169,34 @@ lf_jsonb_string(Jsonb *jb, const char *key)
 	if (v == NULL || v->type != jbvString)
 		return NULL;
 	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * Whether a type's text form can depend on session settings (DateStyle,
+ * TimeZone, IntervalStyle, extra_float_digits, bytea_output, lc_monetary):
+ * anything but the built-in types known not to.
+ */
+static bool
+lf_type_text_depends_on_settings(Oid typid)
+{
+	switch (getBaseType(typid))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case UUIDOID:
+		case BOOLOID:
+		case OIDOID:
+		case CHAROID:
+			return false;
+		default:
+			return true;
+	}
 }
 
 /*
@@ -253,6 +283,8 @@ lf_attach_build(LfAttach *a, Relation rel, Trigger *trigger)
 	}
 	a->source = psprintf("crm:%s", a->table_name);
 	a->key_att = lf_find_column(rel, trigger->tgargs[0], "key column", true);
+	a->key_fixed_style = lf_type_text_depends_on_settings(
+		TupleDescAttr(RelationGetDescr(rel), a->key_att - 1)->atttypid);
 	a->status_att = lf_find_column(rel, trigger->tgargs[1], "status column", true);
 
 	/* status map: {"CRM status": "stage", ...} */
@@ -375,6 +407,36 @@ lf_column_text(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 	if (attnum == InvalidAttrNumber)
 		return NULL;
 	return SPI_getvalue(tuple, desc, attnum);
+}
+
+/*
+ * The key as text.  A key whose text form depends on settings (a date, a
+ * timestamp, a float, ...) is written with fixed ones, as pg_dump does, so
+ * that one CRM row is one lead whatever the session's DateStyle or
+ * TimeZone.  (An error leaves the settings to the abort, which resets them.)
+ */
+static char *
+lf_key_text(LfAttach *a, HeapTuple tuple, TupleDesc desc)
+{
+	int			nest;
+	char	   *s;
+
+	if (!a->key_fixed_style)
+		return lf_column_text(tuple, desc, a->key_att);
+	nest = NewGUCNestLevel();
+	(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("timezone", "UTC", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	s = lf_column_text(tuple, desc, a->key_att);
+	AtEOXact_GUC(true, nest);
+	return s;
 }
 
 static bool
@@ -577,13 +639,39 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 	int			i;
 
 	memset(c, 0, sizeof(*c));
-	rawkey = lf_column_text(newtup, desc, a->key_att);
+	rawkey = lf_key_text(a, newtup, desc);
 	if (rawkey == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("key column of attached table \"%s\" is null", a->table_name),
 				 errhint("Every row of an attached table needs a key to be tracked as a lead.")));
 	c->lead_key = a->key_prefix ? psprintf("%s%s", a->key_prefix, rawkey) : rawkey;
+	if (oldtup && lf_column_changed(oldtup, newtup, desc, a->key_att))
+	{
+		char	   *oldkey = lf_key_text(a, oldtup, desc);
+
+		/*
+		 * The key is the lead: taking the new key for a new lead would
+		 * leave the old one open for ever.
+		 */
+		if (!a->record_invalid)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the key of a row of attached table \"%s\" cannot change", a->table_name),
+					 errdetail("Key \"%s\" was changed to \"%s\".", oldkey ? oldkey : "", rawkey),
+					 errhint("A lead keeps its key: insert a new row for a new lead (and move or disqualify the old one).")));
+		/* recorded with the lead that lost its key */
+		c->lead_key = a->key_prefix ? psprintf("%s%s", a->key_prefix, oldkey) : oldkey;
+		c->soft = true;
+		c->actor = actor;
+		c->occurred_at = lf_event_time();
+		c->source = a->source;
+		c->crm_table = a->table_name;
+		c->crm_status = lf_column_text(newtup, desc, a->status_att);
+		return lf_row_violation(c, ERRCODE_FEATURE_NOT_SUPPORTED,
+								psprintf("the key of a row of attached table \"%s\" changed from \"%s\" to \"%s\"",
+										 a->table_name, oldkey ? oldkey : "", rawkey));
+	}
 	if (c->lead_key[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
