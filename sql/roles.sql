@@ -46,6 +46,17 @@ SET ROLE regress_lf_marketing;
 INSERT INTO lead_funnel.scoring_rule (model, dimension, event_type, points) VALUES ('default', 'engagement', 'email_open', 3);
 SELECT lead_funnel.record_activity('R-2', 'email_open', '2026-01-06 09:00+00');
 UPDATE lead_funnel.scoring_model SET mql_threshold = 50;
+-- new models and event types (their BEFORE INSERT restore trigger runs as marketing)
+INSERT INTO lead_funnel.scoring_model VALUES ('mittelstand', '21 days', 65, false);
+INSERT INTO lead_funnel.event_type VALUES ('trade_fair', true);
+INSERT INTO lead_funnel.scoring_rule (model, dimension, event_type, points) VALUES ('mittelstand', 'engagement', 'trade_fair', 25);
+SELECT model, mql_threshold FROM lead_funnel.scoring_model ORDER BY model;
+-- invalid: only a superuser's restore replaces a row with the same key
+SET check_function_bodies = off;
+COPY lead_funnel.scoring_model FROM STDIN;
+default	1 day	1	false
+\.
+RESET check_function_bodies;
 -- invalid: marketing moves nothing by hand and does not edit the graph
 SELECT lead_funnel.move('R-2', 'sal');
 DELETE FROM lead_funnel.transition;

@@ -1,7 +1,7 @@
 -- pgTAP: the ledger's tables, their keys and who may do what
 BEGIN;
 CREATE EXTENSION lead_funnel;
-SELECT plan(35);
+SELECT plan(37);
 
 SELECT has_table('lead_funnel', 'transition', 'transition exists');
 SELECT has_table('lead_funnel', 'stage_event', 'stage_event exists');
@@ -111,6 +111,13 @@ SELECT ok(NOT has_table_privilege('tap_marketing', 'lead_funnel.transition', 'IN
           'marketing cannot edit the graph');
 SELECT ok(NOT has_function_privilege('tap_marketing', 'lead_funnel.move(text, lead_funnel.stage, text, text, timestamptz, text, text)', 'EXECUTE'),
           'marketing does not move leads by hand');
+-- marketing adds models and event types (the restore trigger runs as marketing)
+SET ROLE tap_marketing;
+SELECT lives_ok($$INSERT INTO lead_funnel.scoring_model VALUES ('tap_model', '21 days', 65, false)$$,
+                'marketing inserts a scoring model');
+SELECT lives_ok($$INSERT INTO lead_funnel.event_type VALUES ('tap_fair', true)$$,
+                'marketing inserts an event type');
+RESET ROLE;
 SELECT throws_ok($$SELECT lead_funnel.grant_reader(NULL)$$, '22004', 'role must not be null', 'grant_reader(NULL) fails clearly');
 
 SELECT * FROM finish();
