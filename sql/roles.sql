@@ -5,6 +5,9 @@ CREATE EXTENSION lead_funnel;
 DROP ROLE IF EXISTS regress_lf_reader;
 DROP ROLE IF EXISTS regress_lf_sales;
 DROP ROLE IF EXISTS regress_lf_marketing;
+DROP ROLE IF EXISTS "Regress LF Reader";
+DROP ROLE IF EXISTS "Regress_LF_Sales";
+DROP ROLE IF EXISTS "regress ""lf"" marketing";
 RESET client_min_messages;
 SET timezone = 'UTC';
 CREATE ROLE regress_lf_reader;
@@ -62,6 +65,31 @@ SELECT lead_funnel.move('R-2', 'sal');
 DELETE FROM lead_funnel.transition;
 RESET ROLE;
 
+-- role names that need quoting (mixed case, blanks, a double quote)
+CREATE ROLE "Regress LF Reader";
+CREATE ROLE "Regress_LF_Sales";
+CREATE ROLE "regress ""lf"" marketing";
+SELECT lead_funnel.grant_reader('"Regress LF Reader"');
+SELECT lead_funnel.grant_sales('"Regress_LF_Sales"');
+SELECT lead_funnel.grant_marketing('"regress ""lf"" marketing"');
+SELECT r.rolname,
+       has_table_privilege(r.oid, 'lead_funnel.lead', 'SELECT') AS reads_lead,
+       has_table_privilege(r.oid, 'lead_funnel.kpi_funnel', 'SELECT') AS reads_views,
+       has_function_privilege(r.oid, 'lead_funnel.health_check(timestamptz)', 'EXECUTE') AS health_check,
+       has_function_privilege(r.oid, 'lead_funnel.move(text, lead_funnel.stage, text, text, timestamptz, text, text)', 'EXECUTE') AS moves,
+       has_table_privilege(r.oid, 'lead_funnel.scoring_rule', 'INSERT') AS edits_scoring
+  FROM pg_roles r
+ WHERE r.rolname IN ('Regress LF Reader', 'Regress_LF_Sales', 'regress "lf" marketing')
+ ORDER BY r.rolname;
+-- invalid: no role, or an OID that is no role
+SELECT lead_funnel.grant_reader(NULL);
+SELECT lead_funnel.grant_reader(0);
+SELECT lead_funnel.grant_sales(0);
+SELECT lead_funnel.grant_marketing(NULL);
+SELECT lead_funnel.grant_marketing(4294967295);
+
 DROP EXTENSION lead_funnel CASCADE;
-DROP OWNED BY regress_lf_reader, regress_lf_sales, regress_lf_marketing;
-DROP ROLE regress_lf_reader, regress_lf_sales, regress_lf_marketing;
+DROP OWNED BY regress_lf_reader, regress_lf_sales, regress_lf_marketing,
+              "Regress LF Reader", "Regress_LF_Sales", "regress ""lf"" marketing";
+DROP ROLE regress_lf_reader, regress_lf_sales, regress_lf_marketing,
+          "Regress LF Reader", "Regress_LF_Sales", "regress ""lf"" marketing";

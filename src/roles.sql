@@ -13,11 +13,18 @@ CREATE FUNCTION @extschema@.grant_reader(role_name regrole)
 AS $$
 DECLARE
   obj text;
+  rol name;
 BEGIN
   IF role_name IS NULL THEN
     RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name::text);
+  -- the name for %I (role_name::text is quoted already, and a number for an
+  -- unknown OID)
+  SELECT r.rolname INTO rol FROM pg_catalog.pg_roles AS r WHERE r.oid OPERATOR(pg_catalog.=) role_name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'role with OID % does not exist', role_name::oid USING ERRCODE = 'undefined_object';
+  END IF;
+  EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', rol);
   -- every view, the lead table, and the config tables the views' functions
   -- read with the caller's rights (business hours read the calendars)
   FOR obj IN
@@ -29,7 +36,7 @@ BEGIN
             OR c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['lead', 'calendar', 'holiday', 'sla_policy',
                                                           'team', 'transition', 'scoring_model', 'event_type']))
   LOOP
-    EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', obj, role_name::text);
+    EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', obj, rol);
   END LOOP;
   -- the read-only functions for BI tools
   EXECUTE pg_catalog.format(
@@ -39,7 +46,7 @@ BEGIN
     ' @extschema@.german_holidays(int, text), @extschema@.easter_sunday(int),'
     ' @extschema@.funnel_svg(timestamptz, timestamptz),'
     ' @extschema@.stage_at(text, timestamptz), @extschema@.funnel_at(timestamptz) TO %I',
-    role_name::text);
+    rol);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_reader(regrole) IS
@@ -49,8 +56,11 @@ CREATE FUNCTION @extschema@.grant_marketing(role_name regrole)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  rol name;
 BEGIN
-  PERFORM @extschema@.grant_reader(role_name);
+  PERFORM @extschema@.grant_reader(role_name);	-- checks role_name
+  SELECT r.rolname INTO STRICT rol FROM pg_catalog.pg_roles AS r WHERE r.oid OPERATOR(pg_catalog.=) role_name;
   -- scoring configuration and activities
   EXECUTE pg_catalog.format(
     'GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.scoring_model, @extschema@.scoring_rule,'
@@ -60,7 +70,7 @@ BEGIN
     ' GRANT EXECUTE ON FUNCTION @extschema@.record_activity(text, text, timestamptz, text, jsonb),'
     ' @extschema@.engagement_at(text, timestamptz), @extschema@.score(text),'
     ' @extschema@.fit_score(jsonb, text) TO %1$I',
-    role_name::text);
+    rol);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_marketing(regrole) IS
@@ -70,14 +80,17 @@ CREATE FUNCTION @extschema@.grant_sales(role_name regrole)
   RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  rol name;
 BEGIN
-  PERFORM @extschema@.grant_reader(role_name);
+  PERFORM @extschema@.grant_reader(role_name);	-- checks role_name
+  SELECT r.rolname INTO STRICT rol FROM pg_catalog.pg_roles AS r WHERE r.oid OPERATOR(pg_catalog.=) role_name;
   EXECUTE pg_catalog.format(
     'GRANT EXECUTE ON FUNCTION'
     ' @extschema@.move(text, @extschema@.stage, text, text, timestamptz, text, text),'
     ' @extschema@.route(text, text), @extschema@.record_deal(text, numeric, timestamptz) TO %1$I;'
     ' GRANT SELECT ON @extschema@.stage_event TO %1$I',
-    role_name::text);
+    rol);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_sales(regrole) IS

@@ -1,7 +1,7 @@
 -- pgTAP: the ledger's tables, their keys and who may do what
 BEGIN;
 CREATE EXTENSION lead_funnel;
-SELECT plan(37);
+SELECT plan(40);
 
 SELECT has_table('lead_funnel', 'transition', 'transition exists');
 SELECT has_table('lead_funnel', 'stage_event', 'stage_event exists');
@@ -119,6 +119,17 @@ SELECT lives_ok($$INSERT INTO lead_funnel.event_type VALUES ('tap_fair', true)$$
                 'marketing inserts an event type');
 RESET ROLE;
 SELECT throws_ok($$SELECT lead_funnel.grant_reader(NULL)$$, '22004', 'role must not be null', 'grant_reader(NULL) fails clearly');
+SELECT throws_ok($$SELECT lead_funnel.grant_reader(0)$$, '42704', 'role with OID 0 does not exist',
+                 'grant_reader(0) fails clearly');
+CREATE ROLE "TAP BI Reader";
+CREATE ROLE "TAP_Vertrieb";
+SELECT lead_funnel.grant_reader('"TAP BI Reader"');
+SELECT lead_funnel.grant_sales('"TAP_Vertrieb"');
+SELECT ok(has_table_privilege('TAP BI Reader', 'lead_funnel.lead', 'SELECT')
+          AND has_table_privilege('TAP BI Reader', 'lead_funnel.kpi_funnel', 'SELECT'),
+          'a reader whose name needs quoting reads lead and the views');
+SELECT ok(has_function_privilege('TAP_Vertrieb', 'lead_funnel.move(text, lead_funnel.stage, text, text, timestamptz, text, text)', 'EXECUTE'),
+          'sales whose name needs quoting moves leads');
 
 SELECT * FROM finish();
 ROLLBACK;
