@@ -19,7 +19,9 @@ SELECT lead_funnel.grant_marketing('regress_lf_marketing');
 
 SELECT count(lead_funnel.move('R-' || i, 'mql', occurred_at => '2026-01-05 09:00+00')) FROM generate_series(1, 3) i;
 
--- a BI reader reads every view and the health check, and writes nothing
+SELECT lead_funnel.snapshot_kpis('2026-01-31') > 0 AS snapshot_stored;
+
+-- a BI reader reads every view, the snapshots and the health check, and writes nothing
 SET ROLE regress_lf_reader;
 SELECT period, team, handed_over, accepted, pending, median_response_business_hours FROM lead_funnel.kpi_handoff;
 SELECT count(*) > 0 AS journey FROM lead_funnel.lead_journey;
@@ -28,10 +30,13 @@ SELECT count(*) AS sla_rows FROM lead_funnel.sla_status;
 SELECT count(*) AS questions FROM lead_funnel.health_check();
 SELECT lead_funnel.funnel_svg('2026-01-01', '2026-02-01') LIKE '%<svg%</svg>%' AS svg;
 SELECT lead_funnel.stage_at('R-1', now()) AS stage;
+-- the trend store of the views (README: Pointing Metabase or Grafana at the views)
+SELECT count(*) > 0 AS snapshots FROM lead_funnel.kpi_snapshot WHERE as_of = '2026-01-31';
 -- invalid: a reader moves nothing and reads no history
 SELECT lead_funnel.move('R-1', 'sal');
 SELECT count(*) FROM lead_funnel.stage_event;
 UPDATE lead_funnel.transition SET requires_reason = true;
+DELETE FROM lead_funnel.kpi_snapshot;
 RESET ROLE;
 
 -- sales moves and routes leads, reads the history, rewrites nothing

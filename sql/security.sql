@@ -376,6 +376,7 @@ INSERT INTO lead_funnel.scoring_rule (model, dimension, event_type, points) VALU
 RESET ROLE;
 SET ROLE regress_lf_reader;
 SELECT pg_catalog.count(*) FROM lead_funnel.kpi_funnel;
+SELECT pg_catalog.count(*) FROM lead_funnel.kpi_snapshot;
 SELECT lead_key, stage FROM lead_funnel.lead_journey WHERE lead_key OPERATOR(pg_catalog.=) 'S-4';
 RESET ROLE;
 

@@ -25,15 +25,16 @@ BEGIN
     RAISE EXCEPTION 'role with OID % does not exist', role_name::oid USING ERRCODE = 'undefined_object';
   END IF;
   EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %I', rol);
-  -- every view, the lead table, and the config tables the views' functions
-  -- read with the caller's rights (business hours read the calendars)
+  -- every view, the lead table, kpi_snapshot (the views' trend store), and
+  -- the config tables the views' functions read with the caller's rights
+  -- (business hours read the calendars)
   FOR obj IN
     SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
       FROM pg_catalog.pg_class AS c
       JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) '@extschema@'
        AND (c.relkind OPERATOR(pg_catalog.=) 'v'
-            OR c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['lead', 'calendar', 'holiday', 'sla_policy',
+            OR c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['lead', 'kpi_snapshot', 'calendar', 'holiday', 'sla_policy',
                                                           'team', 'transition', 'scoring_model', 'event_type']))
   LOOP
     EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', obj, rol);
@@ -50,7 +51,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_reader(regrole) IS
-  'grant a role what BI tools need: SELECT on every view, the lead table and the config tables; health_check, funnel_svg, stage_at, funnel_at, business_time, business_add, german_holidays, easter_sunday';
+  'grant a role what BI tools need: SELECT on every view, the lead table, kpi_snapshot and the config tables; health_check, funnel_svg, stage_at, funnel_at, business_time, business_add, german_holidays, easter_sunday';
 
 CREATE FUNCTION @extschema@.grant_marketing(role_name regrole)
   RETURNS void

@@ -1,7 +1,7 @@
 -- pgTAP: the ledger's tables, their keys and who may do what
 BEGIN;
 CREATE EXTENSION lead_funnel;
-SELECT plan(40);
+SELECT plan(41);
 
 SELECT has_table('lead_funnel', 'transition', 'transition exists');
 SELECT has_table('lead_funnel', 'stage_event', 'stage_event exists');
@@ -96,6 +96,10 @@ SELECT lead_funnel.grant_sales('tap_sales');
 SELECT lead_funnel.grant_marketing('tap_marketing');
 SELECT ok(has_table_privilege('tap_reader', 'lead_funnel.lead', 'SELECT')
           AND has_table_privilege('tap_reader', 'lead_funnel.stages', 'SELECT'), 'a reader reads lead and the views');
+SELECT ok(has_table_privilege('tap_reader', 'lead_funnel.kpi_snapshot', 'SELECT')
+          AND NOT has_table_privilege('tap_reader', 'lead_funnel.kpi_snapshot', 'INSERT')
+          AND NOT has_table_privilege('tap_reader', 'lead_funnel.kpi_snapshot', 'DELETE'),
+          'a reader reads the KPI snapshots and writes none');
 SELECT ok(NOT has_table_privilege('tap_reader', 'lead_funnel.lead', 'UPDATE')
           AND NOT has_function_privilege('tap_reader', 'lead_funnel.move(text, lead_funnel.stage, text, text, timestamptz, text, text)', 'EXECUTE'),
           'a reader writes nothing');
