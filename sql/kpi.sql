@@ -366,3 +366,31 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   RAISE NOTICE 'sqlstate %', SQLSTATE;
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- health_check: every question looks at [as_of - 90 days, as_of); an event
+-- exactly at as_of counts in none of them, one a second earlier in all
+--   K1 mql 03-03 09:00, recycled at as_of (the answer and the rejection)
+--   K2 mql 03-03 09:00, sal 03-03 11:00, sql at as_of (the qualification)
+--   K3 customer 03-01 10:00, an activity at as_of (marketing after the sale)
+-- ---------------------------------------------------------------------------
+SET client_min_messages = warning;
+DROP EXTENSION lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+RESET client_min_messages;
+SELECT count(*) AS moves FROM (
+  SELECT move('K1', 'mql', actor => 'mia', occurred_at => '2025-03-03 09:00+00')
+  UNION ALL SELECT move('K2', 'mql', actor => 'mia', occurred_at => '2025-03-03 09:00+00')
+  UNION ALL SELECT move('K2', 'sal', actor => 'ali', occurred_at => '2025-03-03 11:00+00')
+  UNION ALL SELECT move('K3', 'customer', actor => 'ali', occurred_at => '2025-03-01 10:00+00')) AS m;
+SELECT count(*) AS moves FROM (
+  SELECT move('K1', 'recycled', 'no budget', actor => 'ali', occurred_at => '2025-03-04 10:00+00')
+  UNION ALL SELECT move('K2', 'sql', actor => 'ali', occurred_at => '2025-03-04 10:00+00')) AS m;
+SELECT record_activity('K3', 'email_click', '2025-03-04 10:00+00');
+SELECT question, value, verdict FROM health_check('2025-03-04 10:00+00')
+ WHERE question ~ '^(How fast does sales|How long|Rejected leads: what share is returned|Does marketing)';
+SELECT question, value, verdict FROM health_check('2025-03-04 10:00:01+00')
+ WHERE question ~ '^(How fast does sales|How long|Rejected leads: what share is returned|Does marketing)';
+-- as of the first transition there is no history yet, and nothing measured
+SELECT question, value, verdict FROM health_check('2025-03-01 10:00+00')
+ WHERE question ~ '^(How much history|Are the process steps)';

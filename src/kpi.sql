@@ -394,6 +394,8 @@ CREATE FUNCTION @extschema@.health_check(as_of timestamptz DEFAULT now())
 AS $$
 #variable_conflict use_column
 DECLARE
+  -- every question looks at the half-open window [t_start, t_end): an event
+  -- exactly at as_of is not counted by any of them
   t_end   timestamptz := health_check.as_of;
   t_start timestamptz := health_check.as_of - interval '90 days';
   cal     text;
@@ -417,7 +419,7 @@ BEGIN
     INTO cal, sla_mql, sla_sal
     FROM @extschema@.sla_policy AS p;
 
-  -- handovers of the last 90 days and their first answer (up to as_of)
+  -- handovers of the last 90 days and their first answer (before as_of)
   SELECT count(*) AS handed_over,
          count(a.occurred_at) AS answered,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
@@ -426,16 +428,16 @@ BEGIN
          percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM
            @extschema@.business_time(l.mql_at, a.occurred_at, cal))::float8)
            FILTER (WHERE @extschema@.depth(a.to_stage) > 2) AS accept_pct,
-         count(l.sql_at) FILTER (WHERE l.sql_at >= l.mql_at AND l.sql_at <= t_end) AS qualified,
+         count(l.sql_at) FILTER (WHERE l.sql_at >= l.mql_at AND l.sql_at < t_end) AS qualified,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
            @extschema@.business_time(l.mql_at, l.sql_at, cal))::float8)
-           FILTER (WHERE l.sql_at >= l.mql_at AND l.sql_at <= t_end) AS qualify_median
+           FILTER (WHERE l.sql_at >= l.mql_at AND l.sql_at < t_end) AS qualify_median
     INTO h
     FROM @extschema@.lead AS l
     LEFT JOIN LATERAL (
       SELECT e.to_stage, e.occurred_at FROM @extschema@.stage_event AS e
        WHERE e.lead_key = l.lead_key AND e.from_stage OPERATOR(@extschema@.=) 'mql'
-       ORDER BY e.event_id LIMIT 1) AS a ON a.occurred_at <= t_end
+       ORDER BY e.event_id LIMIT 1) AS a ON a.occurred_at < t_end
    WHERE l.mql_at >= t_start AND l.mql_at < t_end;
 
   question := 'How fast does sales answer a lead handed over by marketing?';
@@ -489,7 +491,7 @@ BEGIN
   question := 'How much history is recorded?';
   unit := 'days';
   SELECT min(e.occurred_at) AS first_at INTO r
-    FROM @extschema@.stage_event AS e WHERE e.occurred_at <= t_end;
+    FROM @extschema@.stage_event AS e WHERE e.occurred_at < t_end;
   IF r.first_at IS NULL THEN
     value := NULL; verdict := 'no data';
     answer := 'no transition recorded yet';
@@ -634,7 +636,7 @@ BEGIN
          count(*) FILTER (WHERE EXISTS (
            SELECT FROM @extschema@.activity AS a
             WHERE a.lead_key = l.lead_key AND a.occurred_at > l.customer_at
-              AND a.occurred_at <= t_end)) AS touched
+              AND a.occurred_at < t_end)) AS touched
     INTO r
     FROM @extschema@.lead AS l
    WHERE l.customer_at >= t_end - interval '365 days' AND l.customer_at < t_end;
@@ -653,5 +655,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.health_check(timestamptz) IS
-  'the questions a managing director should answer with a number, answered from the data: one row per question with the value, its unit and a verdict (ok, attention, no data). Windows: the 90 days before as_of (after-sale: 365 days); lead states are the current ones. Thresholds: answer and acceptance times (median and p90) <= the mql SLA (16 business hours when no policy); handover to SQL <= mql + sal SLA (56); actor/reason share >= 0.95; history >= 90 days; returned share >= 0.5, discarded share <= 0.5, left lying <= 0.05; overflow share <= 0.2; no active team over capacity; breach detection delay (median) <= 1 hour; after-sale touched share >= 0.5';
+  'the questions a managing director should answer with a number, answered from the data: one row per question with the value, its unit and a verdict (ok, attention, no data). Windows: the 90 days before as_of, [as_of - 90 days, as_of), and only events before as_of (after-sale: 365 days); lead states are the current ones. Thresholds: answer and acceptance times (median and p90) <= the mql SLA (16 business hours when no policy); handover to SQL <= mql + sal SLA (56); actor/reason share >= 0.95; history >= 90 days; returned share >= 0.5, discarded share <= 0.5, left lying <= 0.05; overflow share <= 0.2; no active team over capacity; breach detection delay (median) <= 1 hour; after-sale touched share >= 0.5';
 REVOKE ALL ON FUNCTION @extschema@.health_check(timestamptz) FROM PUBLIC;
