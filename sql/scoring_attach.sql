@@ -56,4 +56,13 @@ RESET lead_funnel.event_time;
 SELECT lead_key, stage, fit_score FROM lead WHERE lead_key LIKE 'a:%' ORDER BY lead_key;
 SELECT lead_key, from_stage, to_stage, occurred_at, actor, source FROM stage_event
  WHERE lead_key LIKE 'a:%' ORDER BY lead_key, event_id;
+-- the agreement does not let a prospect go to mql: the CRM write goes
+-- through, the lead stays a prospect, and a warning says so
+DELETE FROM transition WHERE from_stage = 'prospect' AND to_stage = 'mql';
+SET lead_funnel.event_time = '2026-03-04 10:00+00';
+INSERT INTO public.crm_auto VALUES (3, 'new', 250, 'Maschinenbau', 'Einkaufsleiter', true),   -- 65
+                            (4, 'new', 250, 'Chemie', 'Einkaufsleiter', true);          -- 65
+RESET lead_funnel.event_time;
+SELECT lead_key, stage FROM lead WHERE lead_key IN ('a:3', 'a:4') ORDER BY lead_key;
+INSERT INTO transition VALUES ('prospect', 'mql', false);
 DROP TABLE public.crm_auto;

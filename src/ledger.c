@@ -1323,6 +1323,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		bool		auto_mql = false;
 		LfChange   *mqls = NULL;
 		int			nmql = 0;
+		int			nrefused = 0;
+		const char *refused_key = NULL;
 
 		for (k = 0; k < nkeys; k++)
 		{
@@ -1349,6 +1351,17 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 																IntervalPGetDatum(&hl)));
 			if (!DatumGetBool(DirectFunctionCall2(numeric_ge, score, NumericGetDatum(threshold))))
 				continue;
+			/*
+			 * The agreement may not let the lead go to mql (no transition,
+			 * or only with a reason): the CRM write must not fail for that.
+			 * The lead stays; a warning says so (as record_activity does).
+			 */
+			if (lf_graph[l->stage][LF_STAGE_MQL] != LF_T_ALLOWED)
+			{
+				if (nrefused++ == 0)
+					refused_key = l->key;
+				continue;
+			}
 			mqls[nmql].lead_key = l->key;
 			mqls[nmql].has_move = true;
 			mqls[nmql].to_stage = LF_STAGE_MQL;
@@ -1357,6 +1370,13 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			mqls[nmql].occurred_at = Max(l->fit_at, l->entered);
 			nmql++;
 		}
+		if (nrefused > 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_LF_INVALID_TRANSITION),
+					 errmsg("%d lead(s) reached the MQL threshold but could not be moved to mql, lead \"%s\" first",
+							nrefused, refused_key),
+					 errdetail("The transition graph does not allow the move without a reason."),
+					 errhint("Allow it in lead_funnel.transition, or turn auto_mql off.")));
 		if (nmql > 0)
 		{
 			LfApplyResult more;
