@@ -217,3 +217,36 @@ UPDATE edge.rekey2 SET id = 5 WHERE id = 1;
 SELECT lead_key, crm_status, sqlstate, message FROM lead_funnel.violation WHERE lead_key LIKE 'rr%';
 SELECT lead_key FROM lead_funnel.lead WHERE lead_key LIKE 'rr%';
 DROP SCHEMA edge CASCADE;
+
+-- ---- partitions: attached with their parent only; a detached partition ----
+CREATE SCHEMA edge;
+CREATE TABLE edge.pp (id int, st text) PARTITION BY LIST (st);
+CREATE TABLE edge.pp_n PARTITION OF edge.pp FOR VALUES IN ('N');
+-- invalid: a partition on its own
+SELECT lead_funnel.attach('edge.pp_n', 'id', 'st', '{"N": "prospect"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT lead_funnel.attach('edge.pp', 'id', 'st', '{"N": "prospect"}', '{"key_prefix": "pp"}');
+-- DETACH PARTITION drops the cloned row trigger and leaves the statement
+-- trigger: the table can be attached on its own then
+ALTER TABLE edge.pp DETACH PARTITION edge.pp_n;
+SELECT lead_funnel.attach('edge.pp_n', 'id', 'st', '{"N": "prospect"}', '{"key_prefix": "ppn"}');
+INSERT INTO edge.pp_n VALUES (1, 'N');
+SELECT lead_key, source FROM lead_funnel.stage_event WHERE lead_key LIKE 'pp%';
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'edge.pp_n'::regclass ORDER BY 1;
+
+-- ---- record_deal(): the first deal recorded is new business, whatever ----
+-- the won_at of a later one
+SELECT (lead_funnel.move('deal-3', 'customer', occurred_at => '2026-01-05')).to_stage;
+SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-3', 100, '2026-02-10');
+SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-3', 50, '2026-01-05');
+
+-- ---- the default time is not moved into the future ----
+-- a lead whose last event is dated next month: a move "now" is LF003
+SELECT (lead_funnel.move('future', 'mql', occurred_at => now() + interval '30 days')).to_stage;
+DO $$
+BEGIN
+  PERFORM lead_funnel.move('future', 'sal');
+EXCEPTION WHEN SQLSTATE 'LF003' THEN
+  RAISE NOTICE 'LF003: %', regexp_replace(SQLERRM, ' at .*', '');
+END $$;
+DROP SCHEMA edge CASCADE;

@@ -69,6 +69,16 @@ BEGIN
       USING ERRCODE = 'wrong_object_type',
             HINT = 'Attach a plain or partitioned table.';
   END IF;
+  -- a partition is attached with its partitioned table (statement triggers
+  -- fire only on the table a statement names: rows written through the
+  -- parent would wait for a flush that never comes)
+  IF (SELECT c.relispartition FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) crm_table) THEN
+    RAISE EXCEPTION 'cannot attach "%": it is a partition', tbl
+      USING ERRCODE = 'wrong_object_type',
+            HINT = pg_catalog.format('Attach its partitioned table %s: its partitions are attached with it.',
+                                     (SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits AS i
+                                       WHERE i.inhrelid OPERATOR(pg_catalog.=) crm_table));
+  END IF;
   IF EXISTS (SELECT 1 FROM @extschema@.attachment AS a WHERE a.crm_table OPERATOR(pg_catalog.=) attach.crm_table) THEN
     RAISE EXCEPTION 'table "%" is already attached', tbl
       USING ERRCODE = 'duplicate_object',
@@ -163,6 +173,12 @@ BEGIN
     'CREATE TRIGGER lead_funnel_status AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.crm_trigger(%L, %L, %L, %L)',
     (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM (SELECT DISTINCT c FROM pg_catalog.unnest(cols) AS c) AS d),
     crm_table, key_column, status_column, status_map::text, options::text);
+  -- (a statement trigger left behind by DETACH PARTITION of a table that was
+  -- a partition of an attached table goes first)
+  IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS g WHERE g.tgrelid OPERATOR(pg_catalog.=) crm_table
+                AND g.tgname OPERATOR(pg_catalog.=) 'lead_funnel_flush') THEN
+    EXECUTE pg_catalog.format('DROP TRIGGER lead_funnel_flush ON %s', crm_table);
+  END IF;
   EXECUTE pg_catalog.format(
     'CREATE TRIGGER lead_funnel_flush AFTER INSERT OR UPDATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.crm_flush()',
     crm_table);
@@ -172,6 +188,10 @@ BEGIN
   -- has none: its row trigger then records each row at once.)
   FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(crm_table) AS t
                WHERE t.level OPERATOR(pg_catalog.>) 0 LOOP
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS g WHERE g.tgrelid OPERATOR(pg_catalog.=) part
+                  AND g.tgname OPERATOR(pg_catalog.=) 'lead_funnel_flush') THEN
+      EXECUTE pg_catalog.format('DROP TRIGGER lead_funnel_flush ON %s', part);
+    END IF;
     EXECUTE pg_catalog.format(
       'CREATE TRIGGER lead_funnel_flush AFTER INSERT OR UPDATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.crm_flush()',
       part);

@@ -765,15 +765,17 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 							 soft);
 				continue;
 			}
-			if (c->occurred_at < l->entered && c->time_is_now)
+			if (c->occurred_at < l->entered && c->time_is_now &&
+				l->entered <= GetCurrentStatementStartTimestamp())
 			{
 				/*
 				 * "now" is the transaction's start: another session may
 				 * have moved the lead since and committed.  The change
-				 * happens now, after that event (at the statement's start,
-				 * or at the event's time when that is later still).
+				 * happens now, at the statement's start, after that event.
+				 * (A last event dated after the statement's start, in the
+				 * future, still makes it LF003.)
 				 */
-				c->occurred_at = Max(l->entered, GetCurrentStatementStartTimestamp());
+				c->occurred_at = GetCurrentStatementStartTimestamp();
 			}
 			if (c->occurred_at < l->entered)
 			{
@@ -1635,8 +1637,8 @@ PG_FUNCTION_INFO_V1(lf_record_deal);
  * customer now.  Existing business when the lead had been a customer before
  * its current time as customer (it came back through customer ->
  * opportunity: lead.is_existing_customer, as for a deal from an attached
- * amount column), or when a deal of the lead was won before (or at the same
- * time): its first deal is new business.
+ * amount column), or when a deal of the lead was recorded before: its first
+ * recorded deal is new business, whatever the won_at of later ones.
  */
 Datum
 lf_record_deal(PG_FUNCTION_ARGS)
@@ -1644,14 +1646,14 @@ lf_record_deal(PG_FUNCTION_ARGS)
 	char	   *key;
 	Datum		amount;
 	TimestampTz won_at;
-	Datum		values[2];
+	Datum		values[1];
 	Datum		result;
 	bool		isnull;
 	LfStage		stage;
 	bool		existing;
 	static SPIPlanPtr plan = NULL;
 	static Oid	plan_relid = InvalidOid;
-	Oid			argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
+	Oid			argtypes[1] = {TEXTOID};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -1680,13 +1682,12 @@ lf_record_deal(PG_FUNCTION_ARGS)
 		if (plan)
 			SPI_freeplan(plan);
 		plan = lf_prepare("SELECT stage, is_existing_customer OR EXISTS (SELECT FROM lead_funnel.deal d"
-						  " WHERE d.lead_key OPERATOR(pg_catalog.=) $1 AND d.won_at OPERATOR(pg_catalog.<=) $2)"
+						  " WHERE d.lead_key OPERATOR(pg_catalog.=) $1)"
 						  " FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-						  2, argtypes);
+						  1, argtypes);
 		plan_relid = lf_plans_relid;
 	}
 	values[0] = CStringGetTextDatum(key);
-	values[1] = TimestampTzGetDatum(won_at);
 	lf_exec(plan, values, NULL, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,

@@ -1068,9 +1068,14 @@ lf_backfill(PG_FUNCTION_ARGS)
 				table_open(lfirst_oid(lc), AccessShareLock);
 			Trigger    *t = lf_status_trigger(part);
 
-			/* (a foreign partition is not read; it has no clone either) */
 			if (part->rd_rel->relkind == RELKIND_RELATION && t != NULL)
 				lf_backfill_rel(part, lf_attach_get(part, t), &b);
+			else if (part->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
+				ereport(WARNING,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("backfill() does not read foreign partition \"%s\"",
+								RelationGetRelationName(part)),
+						 errdetail("Its rows are recorded when they are written, not by backfill().")));
 			if (part != rel)
 				table_close(part, AccessShareLock);
 		}
