@@ -338,10 +338,10 @@ SELECT m[1] AS bold_text
   FROM regexp_matches(funnel_svg('2026-01-01', '2026-03-01'),
                       '<text [^>]*font-weight="bold"[^>]*>([^<]*)</text>', 'g') AS m;
 SELECT m[1] AS rate_text
-  FROM regexp_matches(funnel_svg('2026-01-01', '2026-03-01'), '>(▼[^<]*)</text>', 'g') AS m;
+  FROM regexp_matches(funnel_svg('2026-01-01', '2026-03-01'), '>(&#9660;[^<]*)</text>', 'g') AS m;
 SELECT funnel_svg('2026-01-01', '2026-03-01') ~ '^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http://www.w3.org/2000/svg" width="900" height="540" viewBox="0 0 900 540"'
        AS has_header,
-       funnel_svg('2026-01-01', '2026-03-01') LIKE '%<title id="lf-title">Lead funnel 2026-01-01 – 2026-03-01</title>%' AS has_title;
+       funnel_svg('2026-01-01', '2026-03-01') LIKE '%<title id="lf-title">Lead funnel 2026-01-01 &#8211; 2026-03-01</title>%' AS has_title;
 -- bar widths proportional to the counts (520 px for the largest)
 SELECT m[1]::numeric AS bar_width
   FROM regexp_matches(funnel_svg('2026-01-01', '2026-03-01'), '<rect x="[0-9.]+" y="[0-9]+" width="([0-9.]+)" height="42"', 'g') AS m;
@@ -394,3 +394,37 @@ SELECT question, value, verdict FROM health_check('2025-03-04 10:00:01+00')
 -- as of the first transition there is no history yet, and nothing measured
 SELECT question, value, verdict FROM health_check('2025-03-01 10:00+00')
  WHERE question ~ '^(How much history|Are the process steps)';
+
+-- ---------------------------------------------------------------------------
+-- stages reached again: kpi_funnel counts what a lead reached at or after
+-- its first MQL also when it had reached that stage before (entry at sal,
+-- recycled, handed over again), so rates stay within 0..1; funnel_svg counts
+-- a customer who comes back and is won again in the window; the team load's
+-- "last 30 days" ends now
+--   C1, C2: sal 03-02, recycled, mql 03-03, sal, sql 03-04
+--   D:      mql 03-03, sal
+--   W:      customer in January, opportunity and customer again in March
+-- ---------------------------------------------------------------------------
+SET client_min_messages = warning;
+DROP EXTENSION lead_funnel CASCADE;
+CREATE EXTENSION lead_funnel;
+RESET client_min_messages;
+SELECT count(*) AS moves FROM (
+  SELECT move(k, 'sal', occurred_at => '2026-03-02 10:00+00') FROM unnest(ARRAY['C1', 'C2']) AS k
+  UNION ALL SELECT move(k, 'recycled', 'no budget', occurred_at => '2026-03-02 11:00+00') FROM unnest(ARRAY['C1', 'C2']) AS k
+  UNION ALL SELECT move(k, 'mql', occurred_at => '2026-03-03 10:00+00') FROM unnest(ARRAY['C1', 'C2']) AS k
+  UNION ALL SELECT move(k, 'sal', occurred_at => '2026-03-03 11:00+00') FROM unnest(ARRAY['C1', 'C2']) AS k
+  UNION ALL SELECT move(k, 'sql', occurred_at => '2026-03-04 11:00+00') FROM unnest(ARRAY['C1', 'C2']) AS k
+  UNION ALL SELECT move('D', 'mql', occurred_at => '2026-03-03 10:00+00')
+  UNION ALL SELECT move('D', 'sal', occurred_at => '2026-03-03 12:00+00')
+  UNION ALL SELECT move('W', 'customer', occurred_at => '2026-01-20 11:00+00')
+  UNION ALL SELECT move('W', 'opportunity', occurred_at => '2026-03-02 11:00+00')
+  UNION ALL SELECT move('W', 'customer', occurred_at => '2026-03-10 11:00+00')) AS m;
+SELECT period, mqls, sals, sqls, mql_to_sal, sal_to_sql FROM kpi_funnel;
+SELECT question, value FROM health_check('2026-03-05 00:00+00') WHERE question ~ '^How long does sales take to qualify';
+SELECT array_agg(m[1]) AS bars
+  FROM regexp_matches(funnel_svg('2026-03-01', '2026-04-01'), '>([0-9]+)</text>', 'g') AS m;
+INSERT INTO team (team, capacity) VALUES ('nord', 0);
+SELECT (move('F', 'mql', occurred_at => now() + interval '7 days')).to_stage;
+SELECT sla_sweep(now() + interval '20 days');
+SELECT team, overflow_in_30d, breaches_in_30d FROM kpi_team_load;

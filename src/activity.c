@@ -150,44 +150,27 @@ lf_arg_text(FunctionCallInfo fcinfo, int n, const char *what)
  * recorded and a WARNING names the lead; any other error is raised.
  */
 static void
+lf_auto_mql_apply(void *arg)
+{
+	LfApplyResult res;
+
+	lf_apply_changes((LfChange *) arg, 1, false, &res);
+}
+
+static void
 lf_auto_mql(LfChange *c)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *refused = lf_try_agreement(lf_auto_mql_apply, c);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		LfApplyResult res;
-
-		lf_apply_changes(c, 1, false, &res);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-
-		if (!lf_agreement_error(edata->sqlerrcode))
-			ReThrowError(edata);
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("lead \"%s\" reached the MQL threshold but could not be moved to mql",
-						c->lead_key),
-				 errdetail_internal("%s", edata->message),
-				 errhint("The activity is recorded. Allow the move to \"mql\" in lead_funnel.transition or turn auto_mql off.")));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	if (refused == NULL)
+		return;
+	ereport(WARNING,
+			(errcode(refused->sqlerrcode),
+			 errmsg("lead \"%s\" reached the MQL threshold but could not be moved to mql",
+					c->lead_key),
+			 errdetail_internal("%s", refused->message),
+			 errhint("The activity is recorded. Allow the move to \"mql\" in lead_funnel.transition or turn auto_mql off.")));
+	FreeErrorData(refused);
 }
 
 PG_FUNCTION_INFO_V1(lf_record_activity);

@@ -173,20 +173,15 @@ BEGIN
     'CREATE TRIGGER lead_funnel_status AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.crm_trigger(%L, %L, %L, %L)',
     (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM (SELECT DISTINCT c FROM pg_catalog.unnest(cols) AS c) AS d),
     crm_table, key_column, status_column, status_map::text, options::text);
-  -- (a statement trigger left behind by DETACH PARTITION of a table that was
-  -- a partition of an attached table goes first)
-  IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS g WHERE g.tgrelid OPERATOR(pg_catalog.=) crm_table
-                AND g.tgname OPERATOR(pg_catalog.=) 'lead_funnel_flush') THEN
-    EXECUTE pg_catalog.format('DROP TRIGGER lead_funnel_flush ON %s', crm_table);
-  END IF;
-  EXECUTE pg_catalog.format(
-    'CREATE TRIGGER lead_funnel_flush AFTER INSERT OR UPDATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.crm_flush()',
-    crm_table);
-  -- A partitioned table: the row trigger is cloned onto every partition,
-  -- statement triggers are not, and a statement that writes straight into
-  -- a partition fires only the partition's.  (A partition created later
-  -- has none: its row trigger then records each row at once.)
-  FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(crm_table) AS t
+  -- The statement trigger, on the table and on each of its partitions: the
+  -- row trigger is cloned onto every partition, statement triggers are not,
+  -- and a statement that writes straight into a partition fires only the
+  -- partition's.  (A partition created later has none: its row trigger
+  -- then records each row at once.)  One left behind by DETACH PARTITION of
+  -- a table that was a partition of an attached table is replaced.
+  FOR part IN SELECT crm_table
+              UNION ALL
+              SELECT t.relid FROM pg_catalog.pg_partition_tree(crm_table) AS t
                WHERE t.level OPERATOR(pg_catalog.>) 0 LOOP
     IF EXISTS (SELECT FROM pg_catalog.pg_trigger AS g WHERE g.tgrelid OPERATOR(pg_catalog.=) part
                   AND g.tgname OPERATOR(pg_catalog.=) 'lead_funnel_flush') THEN

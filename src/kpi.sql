@@ -127,15 +127,23 @@ CREATE VIEW @extschema@.kpi_funnel AS
     FROM (SELECT date_trunc('month', l.mql_at)::date AS period,
                  l.campaign,
                  count(*) AS mqls,
-                 count(*) FILTER (WHERE l.sal_at >= l.mql_at) AS sals,
-                 count(*) FILTER (WHERE l.sql_at >= l.mql_at) AS sqls,
-                 count(*) FILTER (WHERE l.opportunity_at >= l.mql_at) AS opportunities,
-                 count(*) FILTER (WHERE l.customer_at >= l.mql_at) AS customers
+                 -- reached at or after the first MQL: the first-reached column
+                 -- answers unless the lead reached the stage before its first
+                 -- MQL too (entry at sal, a customer coming back); only then
+                 -- the ledger is asked
+                 count(*) FILTER (WHERE (l.sal_at >= l.mql_at OR (l.sal_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sal' AND e.occurred_at >= l.mql_at)))) AS sals,
+                 count(*) FILTER (WHERE (l.sql_at >= l.mql_at OR (l.sql_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sql' AND e.occurred_at >= l.mql_at)))) AS sqls,
+                 count(*) FILTER (WHERE (l.opportunity_at >= l.mql_at OR (l.opportunity_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'opportunity' AND e.occurred_at >= l.mql_at)))) AS opportunities,
+                 count(*) FILTER (WHERE (l.customer_at >= l.mql_at OR (l.customer_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'customer' AND e.occurred_at >= l.mql_at)))) AS customers
             FROM @extschema@.lead AS l
            WHERE l.mql_at IS NOT NULL
            GROUP BY 1, 2) AS c;
 COMMENT ON VIEW @extschema@.kpi_funnel IS
-  'funnel cohorts: leads by the month they first became MQL and campaign; how many of them reached SAL, SQL, opportunity and customer at or after that first handover (from lead''s first-reached columns), and the stage-to-stage conversion rates';
+  'funnel cohorts: leads by the month they first became MQL and campaign; how many of them reached SAL, SQL, opportunity and customer at or after that first handover (from lead''s first-reached columns; from the ledger for a lead that reached the stage before its first MQL too), and the stage-to-stage conversion rates';
 COMMENT ON COLUMN @extschema@.kpi_funnel.period IS 'month the leads first became MQL (first day of the month)';
 COMMENT ON COLUMN @extschema@.kpi_funnel.campaign IS 'campaign of the leads (NULL: none)';
 COMMENT ON COLUMN @extschema@.kpi_funnel.mqls IS 'leads that first became MQL in the period';
@@ -264,11 +272,11 @@ CREATE VIEW @extschema@.kpi_team_load AS
     LEFT JOIN (SELECT a.team, count(*) AS overflow_in_30d
                  FROM @extschema@.assignment AS a
                 WHERE a.reason IN ('overflow', 'over_capacity')
-                  AND a.assigned_at > now() - interval '30 days'
+                  AND a.assigned_at > now() - interval '30 days' AND a.assigned_at <= now()
                 GROUP BY 1) AS x ON x.team = t.team
     LEFT JOIN (SELECT s.team, count(*) AS breaches_in_30d
                  FROM @extschema@.sla_breach AS s
-                WHERE s.detected_at > now() - interval '30 days'
+                WHERE s.detected_at > now() - interval '30 days' AND s.detected_at <= now()
                 GROUP BY 1) AS b ON b.team = t.team;
 COMMENT ON VIEW @extschema@.kpi_team_load IS
   'load of every configured sales team now: open leads against capacity, leads it received by overflow in the last 30 days, SLA breaches detected in the last 30 days';
@@ -428,16 +436,25 @@ BEGIN
          percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM
            @extschema@.business_time(l.mql_at, a.occurred_at, cal))::float8)
            FILTER (WHERE @extschema@.depth(a.to_stage) > 2) AS accept_pct,
-         count(l.sql_at) FILTER (WHERE l.sql_at >= l.mql_at AND l.sql_at < t_end) AS qualified,
+         count(q.sql_at) FILTER (WHERE q.sql_at < t_end) AS qualified,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
-           @extschema@.business_time(l.mql_at, l.sql_at, cal))::float8)
-           FILTER (WHERE l.sql_at >= l.mql_at AND l.sql_at < t_end) AS qualify_median
+           @extschema@.business_time(l.mql_at, q.sql_at, cal))::float8)
+           FILTER (WHERE q.sql_at < t_end) AS qualify_median
     INTO h
     FROM @extschema@.lead AS l
     LEFT JOIN LATERAL (
       SELECT e.to_stage, e.occurred_at FROM @extschema@.stage_event AS e
        WHERE e.lead_key = l.lead_key AND e.from_stage OPERATOR(@extschema@.=) 'mql'
        ORDER BY e.event_id LIMIT 1) AS a ON a.occurred_at < t_end
+    -- first SQL at or after the first MQL (the ledger only for a lead that
+    -- was SQL before its first MQL too)
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN l.sql_at >= l.mql_at THEN l.sql_at
+                  WHEN l.sql_at < l.mql_at THEN
+                    (SELECT min(e.occurred_at) FROM @extschema@.stage_event AS e
+                      WHERE e.lead_key = l.lead_key AND e.to_stage OPERATOR(@extschema@.=) 'sql'
+                        AND e.occurred_at >= l.mql_at)
+             END AS sql_at) AS q
    WHERE l.mql_at >= t_start AND l.mql_at < t_end;
 
   question := 'How fast does sales answer a lead handed over by marketing?';

@@ -1561,6 +1561,47 @@ lf_buffer_subxact_abort(SubTransactionId subid)
 		lf_buf_n--;
 }
 
+/*
+ * Run fn(arg) in a subtransaction, for the follow-up moves (automatic MQL,
+ * the SLA sweep's recycle) that must not take their caller down when the
+ * agreement forbids them: an error of the agreement (LF001-LF003) is rolled
+ * back and returned for the caller to warn about; any other error is raised.
+ * NULL when fn succeeded.
+ */
+ErrorData *
+lf_try_agreement(void (*fn) (void *arg), void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile refused = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (!lf_agreement_error(edata->sqlerrcode))
+			ReThrowError(edata);
+		refused = edata;
+	}
+	PG_END_TRY();
+	return refused;
+}
+
 /* ---- SQL-callable functions ---- */
 
 static char *

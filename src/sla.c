@@ -241,50 +241,44 @@ typedef struct LfBreach
  * recycle: move the lead to recycled in a subtransaction; when the agreement
  * forbids it, warn and keep the breach.
  */
-static void
-lf_sla_recycle(const char *lead_key, TimestampTz as_of)
+typedef struct LfRecycleArgs
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	const char *lead_key;
+	TimestampTz as_of;
+} LfRecycleArgs;
+
+static void
+lf_sla_recycle_apply(void *arg)
+{
+	LfRecycleArgs *r = (LfRecycleArgs *) arg;
 	Datum		values[2];
 	int			ret;
 
-	values[0] = CStringGetTextDatum(lead_key);
-	values[1] = TimestampTzGetDatum(as_of);
+	values[0] = CStringGetTextDatum(r->lead_key);
+	values[1] = TimestampTzGetDatum(r->as_of);
+	ret = SPI_execute_plan(lf_recycle_plan, values, NULL, false, 1);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+}
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		ret = SPI_execute_plan(lf_recycle_plan, values, NULL, false, 1);
-		if (ret < 0)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+static void
+lf_sla_recycle(const char *lead_key, TimestampTz as_of)
+{
+	LfRecycleArgs r;
+	ErrorData  *refused;
 
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-
-		if (!lf_agreement_error(edata->sqlerrcode))
-			ReThrowError(edata);
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("lead \"%s\" breached its service level but could not be recycled",
-						lead_key),
-				 errdetail_internal("%s", edata->message),
-				 errhint("The breach is recorded. Allow the move to \"recycled\" in lead_funnel.transition or change the policy's action.")));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	r.lead_key = lead_key;
+	r.as_of = as_of;
+	refused = lf_try_agreement(lf_sla_recycle_apply, &r);
+	if (refused == NULL)
+		return;
+	ereport(WARNING,
+			(errcode(refused->sqlerrcode),
+			 errmsg("lead \"%s\" breached its service level but could not be recycled",
+					lead_key),
+			 errdetail_internal("%s", refused->message),
+			 errhint("The breach is recorded. Allow the move to \"recycled\" in lead_funnel.transition or change the policy's action.")));
+	FreeErrorData(refused);
 }
 
 /* the longest payload NOTIFY accepts (async.c: BLCKSZ - NAMEDATALEN - 128) */

@@ -55,26 +55,26 @@ BEGIN
   END IF;
 
   -- a lead counts for a stage when it reached that stage or a later one in
-  -- [from, to): reaching a later stage implies passing the earlier ones
+  -- [from, to): reaching a later stage implies passing the earlier ones.
+  -- From the ledger, not from lead's first-reached columns: a lead reaches
+  -- a stage again (a customer who comes back and is won again, a recycled
+  -- lead handed over again), and the window may hold only that second time.
   SELECT ARRAY[count(*) FILTER (WHERE d >= 1), count(*) FILTER (WHERE d >= 2),
                count(*) FILTER (WHERE d >= 3), count(*) FILTER (WHERE d >= 4),
                count(*) FILTER (WHERE d >= 5), count(*) FILTER (WHERE d >= 6)]
     INTO counts
-    FROM (SELECT CASE WHEN l.customer_at >= t0 AND l.customer_at < t1 THEN 6
-                      WHEN l.opportunity_at >= t0 AND l.opportunity_at < t1 THEN 5
-                      WHEN l.sql_at >= t0 AND l.sql_at < t1 THEN 4
-                      WHEN l.sal_at >= t0 AND l.sal_at < t1 THEN 3
-                      WHEN l.mql_at >= t0 AND l.mql_at < t1 THEN 2
-                      WHEN l.prospect_at >= t0 AND l.prospect_at < t1 THEN 1
-                 END AS d
-            FROM @extschema@.lead AS l
-           WHERE l.created_at < t1) AS x;
+    FROM (SELECT max(@extschema@.depth(e.to_stage)) AS d
+            FROM @extschema@.stage_event AS e
+           WHERE e.occurred_at >= t0 AND e.occurred_at < t1
+           GROUP BY e.lead_key) AS x;
   SELECT array_agg(@extschema@.label(s) ORDER BY @extschema@.depth(s)) INTO labels
     FROM @extschema@.all_stages() AS s
    WHERE @extschema@.depth(s) IS NOT NULL;
   biggest := (SELECT max(c) FROM unnest(counts) AS c);
 
-  title := format('Lead funnel %s – %s', to_char(t0, 'YYYY-MM-DD'), to_char(t1, 'YYYY-MM-DD'));
+  -- (the chart is ASCII: the dash and the arrow are character references,
+  -- so it reads the same in a database of any encoding)
+  title := format('Lead funnel %s %s %s', to_char(t0, 'YYYY-MM-DD'), E'\x02', to_char(t1, 'YYYY-MM-DD'));
   svg := format('<?xml version="1.0" encoding="UTF-8"?>' || E'\n' ||
                 '<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" role="img" aria-labelledby="lf-title lf-desc" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">' || E'\n' ||
                 '<title id="lf-title">%s</title>' || E'\n' ||
@@ -83,11 +83,11 @@ BEGIN
                 '<text x="24" y="40" font-size="24" font-weight="bold" fill="#1a1a1a">%s</text>' || E'\n' ||
                 '<text x="24" y="66" font-size="14" fill="#555555">%s</text>' || E'\n',
                 width, height, width, height,
-                @extschema@.svg_escape(title),
+                replace(@extschema@.svg_escape(title), E'\x02', '&#8211;'),
                 @extschema@.svg_escape(format('Leads that reached each funnel stage (or a later one) between %s and %s: %s',
                                               t0, t1, array_to_string(counts, ', '))),
                 width, height,
-                @extschema@.svg_escape(title),
+                replace(@extschema@.svg_escape(title), E'\x02', '&#8211;'),
                 @extschema@.svg_escape('Leads that reached each stage in the window, and the share that went on to the next stage'));
 
   FOR i IN 1 .. 6 LOOP
@@ -107,9 +107,9 @@ BEGIN
       svg := svg || format(
         '<text x="%s" y="%s" font-size="13" fill="#555555" text-anchor="middle">%s</text>' || E'\n',
         bar_x + bar_w / 2, y + bar_h + 19,
-        @extschema@.svg_escape(CASE WHEN counts[i] = 0 THEN '▼ – to ' || labels[i + 1]
-                                    ELSE '▼ ' || to_char(100.0 * counts[i + 1] / counts[i], 'FM990.0')
-                                         || ' % to ' || labels[i + 1] END));
+        replace('&#9660; ' || @extschema@.svg_escape(CASE WHEN counts[i] = 0 THEN E'\x02 to ' || labels[i + 1]
+                                    ELSE to_char(100.0 * counts[i + 1] / counts[i], 'FM990.0')
+                                         || ' % to ' || labels[i + 1] END), E'\x02', '&#8211;'));
     END IF;
   END LOOP;
   IF biggest = 0 THEN
