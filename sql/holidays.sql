@@ -86,3 +86,19 @@ SELECT add_german_holidays('nope', 2026, 2026, 'BY');
 SELECT pg_temp.try($$SELECT lead_funnel.add_german_holidays('nope', 2026, 2026, 'BY')$$);
 -- NULL arguments: STRICT, nothing inserted
 SELECT add_german_holidays('bayern', NULL, 2026, 'BY') IS NULL AS is_null;
+
+-- the scripts are UTF-8 (encoding = UTF8 in the control file): in a LATIN1
+-- database the holiday names arrive intact, and the funnel chart is ASCII
+SELECT current_database() AS regress_db \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS lead_funnel_latin1;
+RESET client_min_messages;
+CREATE DATABASE lead_funnel_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c lead_funnel_latin1
+SET client_encoding = 'UTF8';
+CREATE EXTENSION lead_funnel;
+SELECT lead_funnel.add_german_holidays('default', 2026, 2026, 'BY');
+SELECT name, convert_to(name, 'LATIN1') AS latin1_bytes FROM lead_funnel.holiday WHERE name ~ '^(Heilige|Mari)' ORDER BY day;
+SELECT lead_funnel.funnel_svg('2026-01-01', '2026-02-01') ~ '^[[:ascii:]]*$' AS chart_is_ascii;
+\c :regress_db
+DROP DATABASE lead_funnel_latin1;
