@@ -130,15 +130,16 @@ CREATE VIEW @extschema@.kpi_funnel AS
                  -- reached at or after the first MQL: the first-reached column
                  -- answers unless the lead reached the stage before its first
                  -- MQL too (entry at sal, a customer coming back); only then
-                 -- the ledger is asked
-                 count(*) FILTER (WHERE (l.sal_at >= l.mql_at OR (l.sal_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sal' AND e.occurred_at >= l.mql_at)))) AS sals,
-                 count(*) FILTER (WHERE (l.sql_at >= l.mql_at OR (l.sql_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sql' AND e.occurred_at >= l.mql_at)))) AS sqls,
-                 count(*) FILTER (WHERE (l.opportunity_at >= l.mql_at OR (l.opportunity_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'opportunity' AND e.occurred_at >= l.mql_at)))) AS opportunities,
-                 count(*) FILTER (WHERE (l.customer_at >= l.mql_at OR (l.customer_at < l.mql_at AND EXISTS (SELECT FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'customer' AND e.occurred_at >= l.mql_at)))) AS customers
+                 -- the ledger is asked, by the lead's key (CASE: evaluated only
+                 -- then, not for a lead that never reached the stage)
+                 count(*) FILTER (WHERE CASE WHEN l.sal_at >= l.mql_at THEN true WHEN l.sal_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sal' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS sals,
+                 count(*) FILTER (WHERE CASE WHEN l.sql_at >= l.mql_at THEN true WHEN l.sql_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sql' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS sqls,
+                 count(*) FILTER (WHERE CASE WHEN l.opportunity_at >= l.mql_at THEN true WHEN l.opportunity_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'opportunity' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS opportunities,
+                 count(*) FILTER (WHERE CASE WHEN l.customer_at >= l.mql_at THEN true WHEN l.customer_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
+                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'customer' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS customers
             FROM @extschema@.lead AS l
            WHERE l.mql_at IS NOT NULL
            GROUP BY 1, 2) AS c;
