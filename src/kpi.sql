@@ -117,6 +117,22 @@ COMMENT ON COLUMN @extschema@.lead_journey.mql_to_decision_business_hours IS 'bu
 
 -- ---- kpi_funnel ----
 
+-- Whether a lead reached a stage at or after an instant, from the ledger (its
+-- primary key).  kpi_funnel calls it only for the rare lead that reached the
+-- stage before its first MQL too.  SECURITY DEFINER: BI roles read the views,
+-- not stage_event; grant_reader grants it.
+CREATE FUNCTION @extschema@._reached_since(lead_key text, stage @extschema@.stage, since timestamptz)
+  RETURNS boolean
+  LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  COST 10
+  RETURN EXISTS (SELECT FROM @extschema@.stage_event AS e
+                  WHERE e.lead_key OPERATOR(pg_catalog.=) _reached_since.lead_key
+                    AND e.to_stage OPERATOR(@extschema@.=) _reached_since.stage
+                    AND e.occurred_at OPERATOR(pg_catalog.>=) _reached_since.since);
+COMMENT ON FUNCTION @extschema@._reached_since(text, @extschema@.stage, timestamptz) IS
+  'internal: whether the lead reached the stage at or after the instant (kpi_funnel)';
+REVOKE ALL ON FUNCTION @extschema@._reached_since(text, @extschema@.stage, timestamptz) FROM PUBLIC;
+
 CREATE VIEW @extschema@.kpi_funnel AS
   SELECT c.period, c.campaign, c.mqls, c.sals, c.sqls, c.opportunities, c.customers,
          round(c.sals::numeric / NULLIF(c.mqls, 0), 4) AS mql_to_sal,
@@ -131,15 +147,17 @@ CREATE VIEW @extschema@.kpi_funnel AS
                  -- answers unless the lead reached the stage before its first
                  -- MQL too (entry at sal, a customer coming back); only then
                  -- the ledger is asked, by the lead's key (CASE: evaluated only
-                 -- then, not for a lead that never reached the stage)
-                 count(*) FILTER (WHERE CASE WHEN l.sal_at >= l.mql_at THEN true WHEN l.sal_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sal' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS sals,
-                 count(*) FILTER (WHERE CASE WHEN l.sql_at >= l.mql_at THEN true WHEN l.sql_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'sql' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS sqls,
-                 count(*) FILTER (WHERE CASE WHEN l.opportunity_at >= l.mql_at THEN true WHEN l.opportunity_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'opportunity' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS opportunities,
-                 count(*) FILTER (WHERE CASE WHEN l.customer_at >= l.mql_at THEN true WHEN l.customer_at < l.mql_at THEN (SELECT true FROM @extschema@.stage_event AS e
-                   WHERE e.lead_key = l.lead_key AND e.to_stage = 'customer' AND e.occurred_at >= l.mql_at LIMIT 1) END) AS customers
+                 -- then, not for a lead that never reached the stage; a
+                 -- function, not a subquery, so that the plan's cost stays
+                 -- that of the scan and JIT does not start for nothing)
+                 count(*) FILTER (WHERE CASE WHEN l.sal_at >= l.mql_at THEN true
+                   WHEN l.sal_at < l.mql_at THEN @extschema@._reached_since(l.lead_key, 'sal', l.mql_at) END) AS sals,
+                 count(*) FILTER (WHERE CASE WHEN l.sql_at >= l.mql_at THEN true
+                   WHEN l.sql_at < l.mql_at THEN @extschema@._reached_since(l.lead_key, 'sql', l.mql_at) END) AS sqls,
+                 count(*) FILTER (WHERE CASE WHEN l.opportunity_at >= l.mql_at THEN true
+                   WHEN l.opportunity_at < l.mql_at THEN @extschema@._reached_since(l.lead_key, 'opportunity', l.mql_at) END) AS opportunities,
+                 count(*) FILTER (WHERE CASE WHEN l.customer_at >= l.mql_at THEN true
+                   WHEN l.customer_at < l.mql_at THEN @extschema@._reached_since(l.lead_key, 'customer', l.mql_at) END) AS customers
             FROM @extschema@.lead AS l
            WHERE l.mql_at IS NOT NULL
            GROUP BY 1, 2) AS c;

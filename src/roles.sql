@@ -46,7 +46,8 @@ BEGIN
     ' @extschema@.business_add(timestamptz, interval, text),'
     ' @extschema@.german_holidays(int, text), @extschema@.easter_sunday(int),'
     ' @extschema@.funnel_svg(timestamptz, timestamptz),'
-    ' @extschema@.stage_at(text, timestamptz), @extschema@.funnel_at(timestamptz) TO %I',
+    ' @extschema@.stage_at(text, timestamptz), @extschema@.funnel_at(timestamptz),'
+    ' @extschema@._reached_since(text, @extschema@.stage, timestamptz) TO %I',
     rol);
 END
 $$;
