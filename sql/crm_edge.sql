@@ -250,3 +250,28 @@ EXCEPTION WHEN SQLSTATE 'LF003' THEN
   RAISE NOTICE 'LF003: %', regexp_replace(SQLERRM, ' at .*', '');
 END $$;
 DROP SCHEMA edge CASCADE;
+
+-- ---- routing and the SLA sweep's actions ----
+CREATE SCHEMA edge;
+TRUNCATE lead_funnel.team;
+INSERT INTO lead_funnel.team (team, capacity, active) VALUES ('solo', 100, true);
+-- a lead that becomes MQL and goes on to SAL within one CRM statement is routed
+CREATE TABLE edge.r (id text, st text);
+SELECT lead_funnel.attach('edge.r', 'id', 'st', '{"M": "mql", "W": "sal"}', '{"key_prefix": "r:"}');
+INSERT INTO edge.r VALUES ('K1', 'M'), ('K1', 'W');
+SELECT lead_key, stage, team FROM lead_funnel.lead WHERE lead_key = 'r:K1';
+SELECT lead_key, team, reason FROM lead_funnel.assignment WHERE lead_key = 'r:K1';
+-- recycle by the sweep: actor and source "sla"
+UPDATE lead_funnel.sla_policy SET action = 'recycle' WHERE stage::text = 'mql';
+SELECT (lead_funnel.move('sla-1', 'mql', occurred_at => '2026-03-02 09:00+00')).to_stage;
+SELECT lead_funnel.sla_sweep('2026-03-10 09:00+00');
+SELECT from_stage, to_stage, reason, actor, source FROM lead_funnel.stage_event
+ WHERE lead_key = 'sla-1' ORDER BY event_id;
+-- reassign with no other team: the breach is recorded, a WARNING says the
+-- lead stays
+UPDATE lead_funnel.sla_policy SET action = 'reassign' WHERE stage::text = 'mql';
+SELECT (lead_funnel.move('sla-2', 'mql', occurred_at => '2026-03-02 09:00+00')).to_stage;
+SELECT lead_funnel.sla_sweep('2026-03-10 09:00+00');
+SELECT lead_key, team FROM lead_funnel.lead WHERE lead_key = 'sla-2';
+UPDATE lead_funnel.sla_policy SET action = 'notify' WHERE stage::text = 'mql';
+DROP SCHEMA edge CASCADE;

@@ -52,6 +52,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "mb/pg_wchar.h"
 #include "common/hashfn.h"
 #include "utils/array.h"
 #include "storage/lmgr.h"
@@ -819,7 +820,12 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 		l->moved = true;
 		l->dirty = true;
 		l->has_due = lf_sla_due(to, c->occurred_at, &l->due);
-		l->route = (to == LF_STAGE_MQL && l->team == NULL);
+		/*
+		 * a new MQL without a team is routed, also when the same batch
+		 * takes it further (a CRM statement with MQL and then Working)
+		 */
+		if (to == LF_STAGE_MQL)
+			l->route = (l->team == NULL);
 
 		event_idx[*nevents] = i;
 		event_from[*nevents] = from;
@@ -1311,7 +1317,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	for (k = 0; k < nkeys; k++)
 	{
 		l = order[k];
-		if (l->route && l->stage == LF_STAGE_MQL && l->team == NULL)
+		if (l->route && lf_stage_is_open(l->stage) && l->team == NULL)
 			lf_route_after_move(l->key);
 	}
 	/*
@@ -1600,6 +1606,19 @@ lf_try_agreement(void (*fn) (void *arg), void *arg)
 	}
 	PG_END_TRY();
 	return refused;
+}
+
+/* a key for a message: at most 64 bytes, cut at a character boundary */
+char *
+lf_clip_key(const char *key)
+{
+	int			len = strlen(key);
+	int			clip;
+
+	if (len <= 64)
+		return pstrdup(key);
+	clip = pg_mbcliplen(key, len, 64);
+	return psprintf("%.*s...", clip, key);
 }
 
 /* ---- SQL-callable functions ---- */

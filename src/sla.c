@@ -159,7 +159,6 @@ lf_sla_due(LfStage stage, TimestampTz entered, TimestampTz *due)
 /* ---- the sweep ---- */
 
 static SPIPlanPtr lf_sweep_plan = NULL;
-static SPIPlanPtr lf_recycle_plan = NULL;
 static Oid	lf_sweep_relid = InvalidOid;
 static bool lf_sweep_valid = false;
 static bool lf_sweep_registered = false;
@@ -185,9 +184,7 @@ lf_sweep_prepare(void)
 	lf_sweep_relid = lf_relation_oid("sla_breach");
 	if (lf_sweep_plan)
 		SPI_freeplan(lf_sweep_plan);
-	if (lf_recycle_plan)
-		SPI_freeplan(lf_recycle_plan);
-	lf_sweep_plan = lf_recycle_plan = NULL;
+	lf_sweep_plan = NULL;
 
 	/*
 	 * $1 = as_of.  The CTE locks the candidates; the anti-join skips leads
@@ -219,12 +216,6 @@ lf_sweep_prepare(void)
 		"  pg_catalog.json_build_object('lead_key', lead_key, 'stage', stage,"
 		"   'team', team, 'sla_due_at', sla_due_at, 'action', action)::text",
 		1, types, CURSOR_OPT_CUSTOM_PLAN);
-
-	types[0] = TEXTOID;
-	types[1] = TIMESTAMPTZOID;
-	lf_recycle_plan = lf_prepare_opts(
-		"SELECT lead_funnel.move($1, 'recycled', 'sla_expired', 'sla', $2)",
-		2, types, 0);
 	lf_sweep_valid = true;
 }
 
@@ -247,18 +238,23 @@ typedef struct LfRecycleArgs
 	TimestampTz as_of;
 } LfRecycleArgs;
 
+/* through the core path, with actor and source "sla" */
 static void
 lf_sla_recycle_apply(void *arg)
 {
 	LfRecycleArgs *r = (LfRecycleArgs *) arg;
-	Datum		values[2];
-	int			ret;
+	LfChange	c;
+	LfApplyResult res;
 
-	values[0] = CStringGetTextDatum(r->lead_key);
-	values[1] = TimestampTzGetDatum(r->as_of);
-	ret = SPI_execute_plan(lf_recycle_plan, values, NULL, false, 1);
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	memset(&c, 0, sizeof(c));
+	c.lead_key = r->lead_key;
+	c.has_move = true;
+	c.to_stage = LF_STAGE_RECYCLED;
+	c.reason = "sla_expired";
+	c.actor = "sla";
+	c.source = "sla";
+	c.occurred_at = r->as_of;
+	lf_apply_changes(&c, 1, false, &res);
 }
 
 static void
@@ -339,15 +335,20 @@ lf_sla_sweep(PG_FUNCTION_ARGS)
 		else
 			ereport(WARNING,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("breach of lead \"%.64s...\" recorded without a notification",
-							b->lead_key),
+					 errmsg("breach of lead \"%s\" recorded without a notification",
+							lf_clip_key(b->lead_key)),
 					 errdetail("The notification payload would exceed %d bytes.",
 							   LF_NOTIFY_PAYLOAD_MAX - 1)));
 
 		if (strcmp(b->action, "recycle") == 0)
 			lf_sla_recycle(b->lead_key, as_of);
-		else if (strcmp(b->action, "reassign") == 0)
-			(void) lf_route(b->lead_key, b->team, "sla_escalation");
+		else if (strcmp(b->action, "reassign") == 0 &&
+				 lf_route(b->lead_key, b->team, "sla_escalation") == NULL)
+			ereport(WARNING,
+					(errmsg("lead \"%s\" breached its service level but could not be reassigned",
+							lf_clip_key(b->lead_key)),
+					 errdetail("No other active team exists."),
+					 errhint("The breach is recorded. Add a team to lead_funnel.team or change the policy's action.")));
 	}
 
 	SPI_finish();
