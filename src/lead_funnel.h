@@ -159,6 +159,8 @@ extern void lf_apply_changes(LfChange *changes, int n, bool want_event,
 							 LfApplyResult *result);
 extern struct ErrorData *lf_try_agreement(void (*fn) (void *arg), void *arg);
 extern char *lf_clip_key(const char *key);
+extern void lf_as_owner(void (*fn) (void *arg), void *arg);
+extern bool lf_deal_amount_valid(Numeric amount);
 extern void lf_record_violation(const char *lead_key, const char *crm_table,
 								const char *crm_status, bool has_from, LfStage from,
 								bool has_to, LfStage to, TimestampTz at,

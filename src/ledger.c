@@ -201,6 +201,44 @@ lf_extension_owner(void)
 }
 
 /*
+ * Run fn(arg) as the extension's owner (SECURITY_LOCAL_USERID_CHANGE),
+ * connected to SPI: the CRM triggers run as the CRM user, who needs no
+ * right on lead_funnel, yet write the ledger and read our config into the
+ * per-backend caches.  Only our own code runs inside: never a CRM type's
+ * output function or anything else a user could have written.
+ */
+void
+lf_as_owner(void (*fn) (void *arg), void *arg)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(lf_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
+/* a deal amount: a finite number of at least 0 (record_deal, amount_column) */
+bool
+lf_deal_amount_valid(Numeric amount)
+{
+	return !numeric_is_nan(amount) && !numeric_is_inf(amount) &&
+		!DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(amount),
+										  DirectFunctionCall1(int4_numeric, Int32GetDatum(0))));
+}
+
+/*
  * Prepare a plan under a search path of pg_catalog only and keep it (plans
  * keep the search path they were prepared with, also when replanned).
  */
@@ -1726,10 +1764,7 @@ lf_record_deal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("won_at must be finite")));
-	if (numeric_is_nan(DatumGetNumeric(amount)) ||
-		numeric_is_inf(DatumGetNumeric(amount)) ||
-		DatumGetBool(DirectFunctionCall2(numeric_lt, amount,
-										 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+	if (!lf_deal_amount_valid(DatumGetNumeric(amount)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("deal amount must be a finite number of at least 0")));

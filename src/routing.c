@@ -81,9 +81,9 @@ lf_cmp_cstring(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* (re)build the sorted list of team names, when it is stale */
+/* (re)build the sorted list of team names */
 static void
-lf_teams_load(void)
+lf_teams_build(void *arg)
 {
 	uint64		resets = lf_teams_resets;
 	Oid			relid;
@@ -91,14 +91,6 @@ lf_teams_load(void)
 	char	  **names;
 	uint64		i;
 	uint64		n;
-
-	if (lf_teams_valid)
-		return;
-	if (!lf_teams_registered)
-	{
-		lf_register_cache(&lf_teams_relid, lf_teams_reset);
-		lf_teams_registered = true;
-	}
 
 	relid = lf_relation_oid("team");
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -123,6 +115,23 @@ lf_teams_load(void)
 	lf_teams_relid = relid;
 	/* an invalidation that arrived while we read leaves the list stale */
 	lf_teams_valid = (resets == lf_teams_resets);
+}
+
+/*
+ * Read as the extension's owner: the CRM trigger checks team names for CRM
+ * users who have no right on lead_funnel.team.
+ */
+static void
+lf_teams_load(void)
+{
+	if (lf_teams_valid)
+		return;
+	if (!lf_teams_registered)
+	{
+		lf_register_cache(&lf_teams_relid, lf_teams_reset);
+		lf_teams_registered = true;
+	}
+	lf_as_owner(lf_teams_build, NULL);
 }
 
 /* "key_accounts, nord and sued" (at most 20 names) */

@@ -686,15 +686,12 @@ datumCopyInto(Datum d, MemoryContext cxt)
 	return r;
 }
 
-/* make sure the cache is valid; rebuild it if not */
+/* (re)build the cache */
 static void
-lf_scoring_ensure(void)
+lf_scoring_build(void *arg)
 {
 	MemoryContext cxt;
 	volatile bool pushed = false;
-
-	if (scoring_valid)
-		return;
 
 	if (!scoring_registered)
 	{
@@ -747,6 +744,23 @@ lf_scoring_ensure(void)
 	}
 	PG_END_TRY();
 	scoring_cxt = cxt;
+}
+
+/*
+ * The rules are read as the extension's owner: the CRM trigger scores the
+ * attributes of CRM users who have no right on the scoring tables.  (Not in
+ * a parallel worker, which runs as its leader and cannot prepare our plans:
+ * fit_score() in a parallel query is called by a role that may read them.)
+ */
+static void
+lf_scoring_ensure(void)
+{
+	if (scoring_valid)
+		return;
+	if (IsInParallelMode())
+		lf_scoring_build(NULL);
+	else
+		lf_as_owner(lf_scoring_build, NULL);
 }
 
 static LfModel *

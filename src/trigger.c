@@ -171,6 +171,20 @@ lf_jsonb_string(Jsonb *jb, const char *key)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+/* a relation's trigger of that name, or NULL */
+static Trigger *
+lf_find_trigger(Relation rel, const char *name)
+{
+	int			i;
+
+	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
+	{
+		if (strcmp(rel->trigdesc->triggers[i].tgname, name) == 0)
+			return &rel->trigdesc->triggers[i];
+	}
+	return NULL;
+}
+
 /*
  * Whether a type's text form can depend on session settings (DateStyle,
  * TimeZone, IntervalStyle, extra_float_digits, bytea_output, lc_monetary):
@@ -217,16 +231,9 @@ lf_attached_table_name(Relation rel, Trigger *trigger)
 		foreach(lc, ancestors)
 		{
 			Relation	anc = table_open(lfirst_oid(lc), AccessShareLock);
-			bool		original = false;
-			int			i;
+			Trigger    *t = lf_find_trigger(anc, "lead_funnel_status");
+			bool		original = (t != NULL && !t->tgisclone);
 
-			for (i = 0; anc->trigdesc && i < anc->trigdesc->numtriggers; i++)
-			{
-				Trigger    *t = &anc->trigdesc->triggers[i];
-
-				if (strcmp(t->tgname, "lead_funnel_status") == 0 && !t->tgisclone)
-					original = true;
-			}
 			table_close(anc, AccessShareLock);
 			if (original)
 			{
@@ -272,14 +279,11 @@ lf_attach_build(LfAttach *a, Relation rel, Trigger *trigger)
 
 	a->relid = RelationGetRelid(rel);
 	a->table_name = lf_attached_table_name(rel, trigger);
-	a->has_flush = false;
-	for (i = 0; i < rel->trigdesc->numtriggers; i++)
 	{
-		Trigger    *t = &rel->trigdesc->triggers[i];
+		Trigger    *flush = lf_find_trigger(rel, "lead_funnel_flush");
 
-		if (strcmp(t->tgname, "lead_funnel_flush") == 0 &&
-			!TRIGGER_FOR_ROW(t->tgtype) && t->tgenabled != TRIGGER_DISABLED)
-			a->has_flush = true;
+		a->has_flush = (flush != NULL && !TRIGGER_FOR_ROW(flush->tgtype) &&
+						flush->tgenabled != TRIGGER_DISABLED);
 	}
 	a->source = psprintf("crm:%s", a->table_name);
 	a->key_att = lf_find_column(rel, trigger->tgargs[0], "key column", true);
@@ -550,65 +554,6 @@ lf_row_attributes(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 	return JsonbValueToJsonb(res);
 }
 
-/* ---- config look-ups with the owner's rights ---- */
-
-/*
- * The row trigger runs as the CRM user, who needs no right on lead_funnel:
- * the look-ups of our config (the team list, the scoring rules) run as the
- * extension's owner.  Only they do: reading the CRM row (its types' output
- * functions) stays with the CRM user.
- */
-static bool
-lf_team_known_as_owner(const char *team)
-{
-	Oid			save_userid;
-	int			save_sec;
-	volatile bool known = false;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)	/* (the owner may need a look-up) */
-		elog(ERROR, "SPI_connect failed");
-	SetUserIdAndSecContext(lf_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		known = lf_team_known(team);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	SPI_finish();
-	return known;
-}
-
-static Numeric
-lf_fit_score_as_owner(Jsonb *attrs, bool *isnull)
-{
-	Oid			save_userid;
-	int			save_sec;
-	Numeric volatile score = NULL;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	SetUserIdAndSecContext(lf_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		score = lf_fit_score(attrs, "default", isnull);
-		/* the result outlives the SPI connection */
-		if (!*isnull)
-			score = (Numeric) SPI_datumTransfer(NumericGetDatum(score), false, -1);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	SPI_finish();
-	return score;
-}
-
 /* ---- turning a CRM row into a change ---- */
 
 /* soft changes: a problem found before the core becomes a violation */
@@ -646,6 +591,18 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 				 errmsg("key column of attached table \"%s\" is null", a->table_name),
 				 errhint("Every row of an attached table needs a key to be tracked as a lead.")));
 	c->lead_key = a->key_prefix ? psprintf("%s%s", a->key_prefix, rawkey) : rawkey;
+	c->actor = actor;
+	c->occurred_at = lf_event_time();
+	c->time_is_now = !lf_event_time_is_set();
+	c->source = backfill ? "backfill" : a->source;
+	c->soft = a->record_invalid && !backfill;
+	c->side_on_noop = true;
+	c->force_entry = backfill;
+	c->entry_only = backfill;
+	c->crm_table = a->table_name;
+	status = lf_column_text(newtup, desc, a->status_att);
+	c->crm_status = status;
+
 	if (oldtup && lf_column_changed(oldtup, newtup, desc, a->key_att))
 	{
 		char	   *oldkey = lf_key_text(a, oldtup, desc);
@@ -662,12 +619,6 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 					 errhint("A lead keeps its key: insert a new row for a new lead (and move or disqualify the old one).")));
 		/* recorded with the lead that lost its key */
 		c->lead_key = a->key_prefix ? psprintf("%s%s", a->key_prefix, oldkey) : oldkey;
-		c->soft = true;
-		c->actor = actor;
-		c->occurred_at = lf_event_time();
-		c->source = a->source;
-		c->crm_table = a->table_name;
-		c->crm_status = lf_column_text(newtup, desc, a->status_att);
 		return lf_row_violation(c, ERRCODE_FEATURE_NOT_SUPPORTED,
 								psprintf("the key of a row of attached table \"%s\" changed from \"%s\" to \"%s\"",
 										 a->table_name, oldkey ? oldkey : "", rawkey));
@@ -677,20 +628,8 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key column of attached table \"%s\" is empty", a->table_name),
 				 errhint("Every row of an attached table needs a key to be tracked as a lead (or attach with a \"key_prefix\").")));
-	c->actor = actor;
-	c->occurred_at = lf_event_time();
-	c->time_is_now = !lf_event_time_is_set();
-	c->source = backfill ? "backfill" : a->source;
-	c->soft = a->record_invalid && !backfill;
-	c->side_on_noop = true;
-	c->force_entry = backfill;
-	c->entry_only = backfill;
-	c->crm_table = a->table_name;
-
-	status = lf_column_text(newtup, desc, a->status_att);
 	status_changed = (oldtup == NULL) ||
 		lf_column_changed(oldtup, newtup, desc, a->status_att);
-	c->crm_status = status;
 
 	for (i = 0; i < LF_NUM_OPTCOLS; i++)
 	{
@@ -704,7 +643,7 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 	c->campaign = opt[LF_COL_CAMPAIGN];
 	c->segment = opt[LF_COL_SEGMENT];
 	c->reason = opt[LF_COL_REASON];
-	if (c->team && !lf_team_known_as_owner(c->team))
+	if (c->team && !lf_team_known(c->team))
 	{
 		if (!c->soft)
 			lf_check_team(c->team); /* the error, with the known teams */
@@ -719,10 +658,7 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 													 CStringGetDatum(opt[LF_COL_AMOUNT]),
 													 ObjectIdGetDatum(InvalidOid),
 													 Int32GetDatum(-1)));
-		/* the same rule as record_deal() */
-		if (numeric_is_nan(amount) || numeric_is_inf(amount) ||
-			DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(amount),
-											 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))))
+		if (!lf_deal_amount_valid(amount))	/* the rule of record_deal() */
 		{
 			char	   *message = psprintf("deal amount %s of lead \"%s\" must be a finite number of at least 0",
 										   opt[LF_COL_AMOUNT], c->lead_key);
@@ -747,8 +683,8 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 		if (attrs_changed || status_changed)
 		{
 			bool		isnull = false;
-			Numeric		score = lf_fit_score_as_owner(lf_row_attributes(a, newtup, desc),
-													  &isnull);
+			Numeric		score = lf_fit_score(lf_row_attributes(a, newtup, desc),
+											 "default", &isnull);
 
 			c->has_fit = true;
 			c->fit_isnull = isnull;
@@ -819,6 +755,21 @@ lf_actor_name(Oid userid)
 
 /* ---- entry points ---- */
 
+/* (run as the owner, through lf_as_owner) */
+static void
+lf_flush_buffer(void *arg)
+{
+	lf_buffer_flush();
+}
+
+static void
+lf_apply_one(void *arg)
+{
+	LfApplyResult res;
+
+	lf_apply_changes((LfChange *) arg, 1, false, &res);
+}
+
 #define LF_BACKFILL_CHUNK 10000
 
 PG_FUNCTION_INFO_V1(lf_crm_trigger);
@@ -874,22 +825,7 @@ lf_crm_trigger(PG_FUNCTION_ARGS)
 	 * No statement trigger will apply a buffer: a partition created after
 	 * the table was attached, written to directly.  Apply the row now.
 	 */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	SetUserIdAndSecContext(lf_extension_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		LfApplyResult res;
-
-		lf_apply_changes(&change, 1, false, &res);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	SPI_finish();
+	lf_as_owner(lf_apply_one, &change);
 	return PointerGetDatum(NULL);
 }
 
@@ -902,9 +838,6 @@ PG_FUNCTION_INFO_V1(lf_crm_flush);
 Datum
 lf_crm_flush(PG_FUNCTION_ARGS)
 {
-	Oid			save_userid;
-	int			save_sec;
-
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -912,39 +845,11 @@ lf_crm_flush(PG_FUNCTION_ARGS)
 	if (!lf_buffer_pending())
 		return PointerGetDatum(NULL);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	SetUserIdAndSecContext(lf_extension_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		lf_buffer_flush();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	SPI_finish();
+	lf_as_owner(lf_flush_buffer, NULL);
 	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(lf_backfill);
-
-/* the lead_funnel_status trigger of a relation, or NULL */
-static Trigger *
-lf_status_trigger(Relation rel)
-{
-	int			i;
-
-	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
-	{
-		if (strcmp(rel->trigdesc->triggers[i].tgname, "lead_funnel_status") == 0)
-			return &rel->trigdesc->triggers[i];
-	}
-	return NULL;
-}
 
 typedef struct LfBackfill
 {
@@ -1033,7 +938,7 @@ lf_backfill(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot backfill table \"%s\" with row-level security", RelationGetRelationName(rel)),
 				 errhint("Backfill as a role that bypasses row-level security.")));
-	trigger = lf_status_trigger(rel);
+	trigger = lf_find_trigger(rel, "lead_funnel_status");
 	if (trigger == NULL || (rel->rd_rel->relkind != RELKIND_RELATION &&
 							rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE))
 		ereport(ERROR,
@@ -1066,7 +971,7 @@ lf_backfill(PG_FUNCTION_ARGS)
 		{
 			Relation	part = (lfirst_oid(lc) == relid) ? rel :
 				table_open(lfirst_oid(lc), AccessShareLock);
-			Trigger    *t = lf_status_trigger(part);
+			Trigger    *t = lf_find_trigger(part, "lead_funnel_status");
 
 			if (part->rd_rel->relkind == RELKIND_RELATION && t != NULL)
 				lf_backfill_rel(part, lf_attach_get(part, t), &b);
