@@ -253,23 +253,30 @@ instant_to_local(const LfCalendar *cal, int64 t, int64 *off)
 
 /* ---- special dates ---- */
 
-/* index of the first special date >= d */
+/* index of the first element >= key of a sorted array */
 static inline int
-sp_lower(const LfCalendar *cal, int64 d)
+lower_bound_i32(const int32 *a, int n, int64 key)
 {
 	int			lo = 0,
-				hi = cal->nspecial;
+				hi = n;
 
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (cal->sp_date[mid] < d)
+		if (a[mid] < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* index of the first special date >= d */
+static inline int
+sp_lower(const LfCalendar *cal, int64 d)
+{
+	return lower_bound_i32(cal->sp_date, cal->nspecial, d);
 }
 
 /* kind bits of date d (0 when not special) */
@@ -576,19 +583,7 @@ build_cycle(LfCalendar *cal)
 static inline int
 cyc_lower(const LfCalendar *cal, int64 r)
 {
-	int			lo = 0,
-				hi = cal->ncyc;
-
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (cal->cyc_day[mid] < r)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lower_bound_i32(cal->cyc_day, cal->ncyc, r);
 }
 
 /* sum of cyc_adj over the dates [tz_hi, x), x >= tz_hi */
