@@ -26,8 +26,8 @@
  * engagement) reaches the threshold is moved to mql through the core path
  * (actor and source "scoring"), which starts the SLA clock and routes it.
  * When the agreement forbids that move, the activity is kept and a WARNING
- * names the lead.  The move is dated at the lead's latest activity, the instant the score
- * refers to (a late activity does not date it back).
+ * names the lead.  The move is dated at the lead's latest activity, the
+ * instant the score refers to (a late activity does not date it back).
  *
  *-------------------------------------------------------------------------
  */
@@ -150,17 +150,9 @@ lf_arg_text(FunctionCallInfo fcinfo, int n, const char *what)
  * recorded and a WARNING names the lead; any other error is raised.
  */
 static void
-lf_auto_mql_apply(void *arg)
-{
-	LfApplyResult res;
-
-	lf_apply_changes((LfChange *) arg, 1, false, &res);
-}
-
-static void
 lf_auto_mql(LfChange *c)
 {
-	ErrorData  *refused = lf_try_agreement(lf_auto_mql_apply, c);
+	ErrorData  *refused = lf_try_agreement(lf_apply_one, c);
 
 	if (refused == NULL)
 		return;

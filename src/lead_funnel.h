@@ -160,6 +160,7 @@ extern void lf_apply_changes(LfChange *changes, int n, bool want_event,
 extern struct ErrorData *lf_try_agreement(void (*fn) (void *arg), void *arg);
 extern char *lf_clip_key(const char *key);
 extern void lf_as_owner(void (*fn) (void *arg), void *arg);
+extern void lf_apply_one(void *change);
 extern bool lf_deal_amount_valid(Numeric amount);
 extern void lf_record_violation(const char *lead_key, const char *crm_table,
 								const char *crm_status, bool has_from, LfStage from,

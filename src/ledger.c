@@ -229,6 +229,16 @@ lf_as_owner(void (*fn) (void *arg), void *arg)
 	SPI_finish();
 }
 
+/* apply one change (an LfChange *), as a callback of lf_as_owner() or
+ * lf_try_agreement() */
+void
+lf_apply_one(void *change)
+{
+	LfApplyResult res;
+
+	lf_apply_changes((LfChange *) change, 1, false, &res);
+}
+
 /* a deal amount: a finite number of at least 0 (record_deal, amount_column) */
 bool
 lf_deal_amount_valid(Numeric amount)

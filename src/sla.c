@@ -229,43 +229,25 @@ typedef struct LfBreach
 } LfBreach;
 
 /*
- * recycle: move the lead to recycled in a subtransaction; when the agreement
- * forbids it, warn and keep the breach.
+ * recycle: move the lead to recycled through the core path (actor and source
+ * "sla") in a subtransaction; when the agreement forbids it, warn and keep
+ * the breach.
  */
-typedef struct LfRecycleArgs
-{
-	const char *lead_key;
-	TimestampTz as_of;
-} LfRecycleArgs;
-
-/* through the core path, with actor and source "sla" */
 static void
-lf_sla_recycle_apply(void *arg)
+lf_sla_recycle(const char *lead_key, TimestampTz as_of)
 {
-	LfRecycleArgs *r = (LfRecycleArgs *) arg;
 	LfChange	c;
-	LfApplyResult res;
+	ErrorData  *refused;
 
 	memset(&c, 0, sizeof(c));
-	c.lead_key = r->lead_key;
+	c.lead_key = lead_key;
 	c.has_move = true;
 	c.to_stage = LF_STAGE_RECYCLED;
 	c.reason = "sla_expired";
 	c.actor = "sla";
 	c.source = "sla";
-	c.occurred_at = r->as_of;
-	lf_apply_changes(&c, 1, false, &res);
-}
-
-static void
-lf_sla_recycle(const char *lead_key, TimestampTz as_of)
-{
-	LfRecycleArgs r;
-	ErrorData  *refused;
-
-	r.lead_key = lead_key;
-	r.as_of = as_of;
-	refused = lf_try_agreement(lf_sla_recycle_apply, &r);
+	c.occurred_at = as_of;
+	refused = lf_try_agreement(lf_apply_one, &c);
 	if (refused == NULL)
 		return;
 	ereport(WARNING,

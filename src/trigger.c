@@ -762,14 +762,6 @@ lf_flush_buffer(void *arg)
 	lf_buffer_flush();
 }
 
-static void
-lf_apply_one(void *arg)
-{
-	LfApplyResult res;
-
-	lf_apply_changes((LfChange *) arg, 1, false, &res);
-}
-
 #define LF_BACKFILL_CHUNK 10000
 
 PG_FUNCTION_INFO_V1(lf_crm_trigger);
