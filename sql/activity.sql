@@ -148,3 +148,42 @@ SELECT o.lead_key, abs(o.engagement - o1.engagement) <= 40e-10 AS forty_within_b
        abs(engagement_at(o.lead_key, '2026-07-01 00:00+00') - engagement_at('O1', '2026-07-01 00:00+00')) <= 40e-10
          AS forty_later_within_bound
   FROM lead o, lead o1 WHERE o.lead_key IN ('O2', 'O3') AND o1.lead_key = 'O1' ORDER BY 1;
+
+-- record_activity writes its rows directly (tableio.c), keeping the tables
+-- open for the transaction.  A rolled-back savepoint takes its activity and
+-- engagement with it, and the next activity of the transaction still works.
+SELECT to_stage FROM move('T1', 'prospect', occurred_at => '2026-06-01 00:00+00');
+BEGIN;
+SELECT record_activity('T1', 'email_open', '2026-06-01 01:00+00');
+SAVEPOINT s;
+SELECT record_activity('T1', 'form_submit', '2026-06-01 02:00+00');
+ROLLBACK TO SAVEPOINT s;
+-- an error in the middle of a use (unknown lead) inside a savepoint
+SAVEPOINT s2;
+SELECT record_activity('nobody', 'email_open', '2026-06-01 02:00+00');
+ROLLBACK TO SAVEPOINT s2;
+SELECT record_activity('T1', 'email_open', '2026-06-01 03:00+00');
+COMMIT;
+SELECT round(engagement, 6) AS engagement, engagement_as_of FROM lead WHERE lead_key = 'T1';
+SELECT event_type, occurred_at, points FROM activity WHERE lead_key = 'T1' ORDER BY activity_id;
+-- an index created in the middle of a transaction is maintained by the next
+-- activity (the open table notices the changed definition)
+BEGIN;
+SELECT record_activity('T1', 'email_open', '2026-06-02 00:00+00');
+CREATE INDEX activity_test_idx ON activity (occurred_at);
+SELECT record_activity('T1', 'email_open', '2026-06-03 00:00+00');
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*) AS found_through_new_index FROM activity WHERE occurred_at = '2026-06-03 00:00+00';
+ROLLBACK;
+-- row triggers a user put on the ledger fire for these writes, like for any
+-- other write
+CREATE FUNCTION public.lead_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'lead % engagement % -> %', NEW.lead_key, round(OLD.engagement, 4), round(NEW.engagement, 4);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER user_audit AFTER UPDATE ON lead FOR EACH ROW EXECUTE FUNCTION public.lead_changed();
+SELECT record_activity('T1', 'email_open', '2026-06-04 00:00+00') IS NOT NULL AS recorded;
+DROP TRIGGER user_audit ON lead;
+DROP FUNCTION public.lead_changed();

@@ -36,6 +36,8 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "utils/datum.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
@@ -43,7 +45,6 @@
 
 #define LF_MODEL "default"
 
-static SPIPlanPtr lf_plan_act_record = NULL;
 static SPIPlanPtr lf_plan_act_sum = NULL;
 static Oid	lf_act_relid = InvalidOid;
 static bool lf_act_registered = false;
@@ -57,7 +58,7 @@ lf_act_reset(void)
 static void
 lf_act_prepare(void)
 {
-	Oid			t[7];
+	Oid			t[2];
 
 	if (OidIsValid(lf_act_relid))
 		return;
@@ -66,38 +67,9 @@ lf_act_prepare(void)
 		lf_register_cache(&lf_act_relid, lf_act_reset);
 		lf_act_registered = true;
 	}
-	if (lf_plan_act_record)
-		SPI_freeplan(lf_plan_act_record);
 	if (lf_plan_act_sum)
 		SPI_freeplan(lf_plan_act_sum);
 
-	/*
-	 * One statement records an activity: the activity row, and the lead's
-	 * decayed sum updated under the lead's row lock (a concurrent activity
-	 * of the same lead waits and is applied on top, like in time order).
-	 * $1 key, $2 event type, $3 time, $4 campaign, $5 detail, $6 points,
-	 * $7 half-life.
-	 */
-	t[0] = TEXTOID;
-	t[1] = TEXTOID;
-	t[2] = TIMESTAMPTZOID;
-	t[3] = TEXTOID;
-	t[4] = JSONBOID;
-	t[5] = NUMERICOID;
-	t[6] = INTERVALOID;
-	lf_plan_act_record = lf_prepare(
-		"WITH a AS (INSERT INTO lead_funnel.activity"
-		" (lead_key, event_type, occurred_at, campaign, detail, points)"
-		" VALUES ($1, $2, $3, $4, $5, $6))"
-		"UPDATE lead_funnel.lead SET"
-		" engagement = CASE WHEN engagement_as_of IS NULL THEN $6"
-		"  WHEN $3 OPERATOR(pg_catalog.>=) engagement_as_of"
-		"  THEN lead_funnel.decayed(engagement, engagement_as_of, $3, $7) OPERATOR(pg_catalog.+) $6"
-		"  ELSE engagement OPERATOR(pg_catalog.+) lead_funnel.decayed($6, $3, engagement_as_of, $7) END,"
-		" engagement_as_of = GREATEST(engagement_as_of, $3)"
-		" WHERE lead_key OPERATOR(pg_catalog.=) $1"
-		" RETURNING engagement, stage, stage_entered_at, fit_score, engagement_as_of",
-		7, t);
 	t[0] = TEXTOID;
 	t[1] = TIMESTAMPTZOID;
 	lf_plan_act_sum = lf_prepare(
@@ -181,9 +153,12 @@ lf_record_activity(PG_FUNCTION_ARGS)
 	Numeric		threshold;
 	bool		auto_mql;
 	Interval   *hl;
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
+	LfTable    *lt;
+	LfTable    *ta;
+	Datum	   *v;
+	bool	   *n;
+	int			c_eng;
+	int			c_as_of;
 	Datum		engagement;
 	LfStage		stage;
 	TimestampTz entered;
@@ -210,33 +185,82 @@ lf_record_activity(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("event type \"%s\" does not exist", event_type),
 				 errhint("Event types are listed in lead_funnel.event_type.")));
-	lf_prepare_plans();
-	lf_act_prepare();
 
-	values[0] = CStringGetTextDatum(key);
-	values[1] = CStringGetTextDatum(event_type);
-	values[2] = TimestampTzGetDatum(at);
-	if (PG_ARGISNULL(3))
-		nulls[3] = 'n';
-	else
-		values[3] = PG_GETARG_DATUM(3);
-	if (PG_ARGISNULL(4))
-		nulls[4] = 'n';
-	else
-		values[4] = PG_GETARG_DATUM(4);
-	values[5] = NumericGetDatum(points);
-	values[6] = IntervalPGetDatum(hl);
-	lf_exec(lf_plan_act_record, values, nulls, 1);
-	if (SPI_processed == 0)
+	/*
+	 * The lead, locked (a concurrent activity of the same lead waits and is
+	 * applied on top, like in time order), its decayed sum updated, and the
+	 * activity row.
+	 */
+	CommandCounterIncrement();
+	lt = lf_table_open("lead");
+	if (!lf_table_lock_key(lt, key))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("lead \"%s\" does not exist", key),
 				 errhint("A lead exists once it entered the funnel (move() or an attached CRM table).")));
-	engagement = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	stage = DatumGetLfStage(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	entered = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	fit = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &fit_null);
-	as_of = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	c_eng = lf_table_col(lt, "engagement");
+	c_as_of = lf_table_col(lt, "engagement_as_of");
+	lf_table_copy_row(lt);
+	v = lt->newslot->tts_values;
+	n = lt->newslot->tts_isnull;
+	stage = DatumGetLfStage(v[lf_table_col(lt, "stage")]);
+	entered = DatumGetTimestampTz(v[lf_table_col(lt, "stage_entered_at")]);
+	fit_null = n[lf_table_col(lt, "fit_score")];
+	fit = fit_null ? (Datum) 0 : datumCopy(v[lf_table_col(lt, "fit_score")], false, -1);
+	if (n[c_as_of])
+	{
+		engagement = NumericGetDatum(points);
+		as_of = at;
+	}
+	else
+	{
+		as_of = DatumGetTimestampTz(v[c_as_of]);
+		if (at >= as_of)
+		{
+			engagement = DirectFunctionCall2(numeric_add,
+											 lf_decay(v[c_eng], as_of, at, hl),
+											 NumericGetDatum(points));
+			as_of = at;
+		}
+		else
+			engagement = DirectFunctionCall2(numeric_add, v[c_eng],
+											 lf_decay(NumericGetDatum(points), at, as_of, hl));
+	}
+	v[c_eng] = engagement;
+	n[c_eng] = false;
+	v[c_as_of] = TimestampTzGetDatum(as_of);
+	n[c_as_of] = false;
+	ExecStoreVirtualTuple(lt->newslot);
+	lf_table_update(lt);
+
+	ta = lf_table_open("activity");
+	lf_table_new_row(ta);
+	v = ta->newslot->tts_values;
+	n = ta->newslot->tts_isnull;
+	v[lf_table_col(ta, "activity_id")] = Int64GetDatum(lf_table_next_id(ta));
+	n[lf_table_col(ta, "activity_id")] = false;
+	v[lf_table_col(ta, "lead_key")] = CStringGetTextDatum(key);
+	n[lf_table_col(ta, "lead_key")] = false;
+	v[lf_table_col(ta, "event_type")] = CStringGetTextDatum(event_type);
+	n[lf_table_col(ta, "event_type")] = false;
+	v[lf_table_col(ta, "occurred_at")] = TimestampTzGetDatum(at);
+	n[lf_table_col(ta, "occurred_at")] = false;
+	if (!PG_ARGISNULL(3))
+	{
+		v[lf_table_col(ta, "campaign")] = PG_GETARG_DATUM(3);
+		n[lf_table_col(ta, "campaign")] = false;
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		v[lf_table_col(ta, "detail")] = PG_GETARG_DATUM(4);
+		n[lf_table_col(ta, "detail")] = false;
+	}
+	v[lf_table_col(ta, "points")] = NumericGetDatum(points);
+	n[lf_table_col(ta, "points")] = false;
+	ExecStoreVirtualTuple(ta->newslot);
+	lf_table_insert(ta);
+	lf_table_close(ta);
+	lf_table_close(lt);
 	result = SPI_datumTransfer(engagement, false, -1);
 
 	/* automatic handover */

@@ -168,6 +168,38 @@ extern void lf_record_violation(const char *lead_key, const char *crm_table,
 								int sqlerrcode, const char *message);
 
 /* changes buffered by the CRM row trigger until its statement ends */
+/* tableio.c: direct row access to the ledger tables */
+typedef struct LfTable
+{
+	struct LfTableInfo *info;
+	struct RelationData *rel;
+	struct EState *estate;
+	struct ResultRelInfo *rri;
+	struct EPQState *epq;
+	struct TupleTableSlot *slot;	/* the row found and locked */
+	struct TupleTableSlot *newslot; /* the row to write */
+	struct RelationData *keyidx;
+	struct IndexScanDescData *scan;
+	bool		after_triggers;
+	bool		in_use;			/* between lf_table_open and _close */
+	bool		cached;			/* kept open for the transaction (else: one use) */
+	struct ResourceOwnerData *owner;	/* that its references belong to */
+	uint32		generation;		/* of the cached table definitions */
+} LfTable;
+
+extern LfTable *lf_table_open(const char *name);
+extern void lf_table_close(LfTable *t);
+extern bool lf_table_lock_key(LfTable *t, const char *key);
+extern int64 lf_table_next_id(LfTable *t);
+extern int	lf_table_col(LfTable *t, const char *colname);
+extern void lf_table_copy_row(LfTable *t);
+extern void lf_table_new_row(LfTable *t);
+extern void lf_table_insert(LfTable *t);
+extern void lf_table_update(LfTable *t);
+extern void lf_tables_xact_end(bool commit);
+extern void lf_tables_subxact_abort(void);
+extern void lf_tables_close_idle(void);
+
 extern void lf_buffer_add(const LfChange *change);
 extern void lf_buffer_flush(void);
 extern bool lf_buffer_pending(void);

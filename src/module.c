@@ -37,6 +37,8 @@
 #include "utils/portal.h"
 #include "utils/rel.h"
 
+#include "tcop/utility.h"
+
 #include "lead_funnel.h"
 
 PG_MODULE_MAGIC;
@@ -103,6 +105,28 @@ static char *lf_event_time_str = NULL;
 bool		lf_ledger_write_allowed = false;
 
 void		_PG_init(void);
+
+static ProcessUtility_hook_type lf_prev_utility = NULL;
+
+/*
+ * Every utility statement first closes the ledger tables this session keeps
+ * open between writes (tableio.c), so that its own DDL on them is not
+ * refused as "in use".
+ */
+static void
+lf_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+		   ProcessUtilityContext context, ParamListInfo params,
+		   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsTransactionState())
+		lf_tables_close_idle();
+	if (lf_prev_utility)
+		lf_prev_utility(pstmt, queryString, readOnlyTree, context, params,
+						queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
 
 static void
 lf_relcache_callback(Datum arg, Oid relid)
@@ -199,11 +223,13 @@ lf_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			lf_buffer_xact_end(true);
+			lf_tables_xact_end(true);
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			lf_asan_forget_abandoned_frames();
 			lf_buffer_xact_end(false);
+			lf_tables_xact_end(false);
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -221,6 +247,7 @@ lf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	{
 		lf_asan_forget_abandoned_frames();
 		lf_buffer_subxact_abort(mySubid);
+		lf_tables_subxact_abort();
 	}
 }
 
@@ -230,6 +257,8 @@ _PG_init(void)
 	RegisterXactCallback(lf_xact_callback, NULL);
 	RegisterSubXactCallback(lf_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(lf_relcache_callback, (Datum) 0);
+	lf_prev_utility = ProcessUtility_hook;
+	ProcessUtility_hook = lf_utility;
 
 	DefineCustomStringVariable("lead_funnel.event_time",
 							   "Time recorded for status changes made through attached CRM tables.",
