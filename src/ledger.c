@@ -43,11 +43,13 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/executor.h"
 #include "access/xact.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -63,6 +65,7 @@
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "lead_funnel.h"
@@ -165,9 +168,6 @@ static SPIPlanPtr lf_plan_read = NULL;
 /* batches with at least this many leads lock the lead table, not rows */
 #define LF_TABLE_LOCK_KEYS 10000
 static SPIPlanPtr lf_plan_insert = NULL;
-static SPIPlanPtr lf_plan_events = NULL;
-static SPIPlanPtr lf_plan_events_ret = NULL;
-static SPIPlanPtr lf_plan_update = NULL;
 static SPIPlanPtr lf_plan_deal = NULL;
 static SPIPlanPtr lf_plan_violation = NULL;
 static SPIPlanPtr lf_plan_manual = NULL;
@@ -293,20 +293,6 @@ lf_free_plan(SPIPlanPtr *plan)
 	*plan = NULL;
 }
 
-/* parameters of the final UPDATE of the lead table, all arrays */
-enum
-{
-	U_KEY, U_MOVED, U_STAGE, U_ENTERED, U_OWNER, U_TEAM, U_CAMPAIGN, U_SEGMENT,
-	U_DUE, U_PROSPECT, U_MQL, U_SAL, U_SQL, U_OPP, U_CUSTOMER, U_RECYCLED,
-	U_DISQ, U_LOST, U_RECYCLED_INC, U_EXISTING, U_HAS_FIT, U_FIT, U_TID, U_NPARAMS
-};
-
-/* parameters of the event INSERT, all arrays */
-enum
-{
-	E_KEY, E_FROM, E_TO, E_AT, E_ACTOR, E_TEAM, E_REASON, E_SOURCE, E_NPARAMS
-};
-
 void
 lf_prepare_plans(void)
 {
@@ -315,8 +301,7 @@ lf_prepare_plans(void)
 	HeapTuple	tup;
 	Oid			st;
 	Oid			sta;
-	Oid			t[U_NPARAMS];
-	int			i;
+	Oid			t[8];
 
 	if (lf_plans_valid)
 		return;
@@ -342,9 +327,6 @@ lf_prepare_plans(void)
 	lf_free_plan(&lf_plan_lock);
 	lf_free_plan(&lf_plan_read);
 	lf_free_plan(&lf_plan_insert);
-	lf_free_plan(&lf_plan_events);
-	lf_free_plan(&lf_plan_events_ret);
-	lf_free_plan(&lf_plan_update);
 	lf_free_plan(&lf_plan_deal);
 	lf_free_plan(&lf_plan_violation);
 	lf_free_plan(&lf_plan_manual);
@@ -373,79 +355,6 @@ lf_prepare_plans(void)
 		"  pg_catalog.unnest($2) AS s, pg_catalog.unnest($3) AS t) AS u"
 		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key, ctid",
 		3, t, CURSOR_OPT_GENERIC_PLAN);
-
-	/* events, in the order of the batch */
-	t[E_KEY] = TEXTARRAYOID;
-	t[E_FROM] = sta;
-	t[E_TO] = sta;
-	t[E_AT] = TIMESTAMPTZARRAYOID;
-	t[E_ACTOR] = TEXTARRAYOID;
-	t[E_TEAM] = TEXTARRAYOID;
-	t[E_REASON] = TEXTARRAYOID;
-	t[E_SOURCE] = TEXTARRAYOID;
-#define LF_EVENTS_SQL \
-		"INSERT INTO lead_funnel.stage_event (lead_key, from_stage, to_stage, occurred_at," \
-		" actor, team, reason, source)" \
-		" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)," \
-		"  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)," \
-		"  pg_catalog.unnest($7), pg_catalog.unnest($8)"
-	lf_plan_events = lf_prepare_opts(LF_EVENTS_SQL, E_NPARAMS, t, CURSOR_OPT_GENERIC_PLAN);
-	lf_plan_events_ret = lf_prepare_opts(LF_EVENTS_SQL " RETURNING *", E_NPARAMS, t,
-										 CURSOR_OPT_GENERIC_PLAN);
-
-	/*
-	 * The new state of every lead the batch touched, in one statement.  The
-	 * rows are found by the ctid the lock returned (they stay put while we
-	 * hold the lock): a TID scan per lead instead of a join with the whole
-	 * table or an index probe per lead.  The key is checked as well (and
-	 * keeps the statement one that names its leads, SPEC §13), written as a
-	 * function call so that it is a filter and not an index condition that
-	 * the planner would prefer; the caller checks the row count.
-	 */
-	t[U_KEY] = TEXTARRAYOID;
-	t[U_MOVED] = BOOLARRAYOID;
-	t[U_STAGE] = sta;
-	t[U_ENTERED] = TIMESTAMPTZARRAYOID;
-	for (i = U_OWNER; i <= U_SEGMENT; i++)
-		t[i] = TEXTARRAYOID;
-	for (i = U_DUE; i <= U_LOST; i++)
-		t[i] = TIMESTAMPTZARRAYOID;
-	t[U_RECYCLED_INC] = INT4ARRAYOID;
-	t[U_EXISTING] = BOOLARRAYOID;
-	t[U_HAS_FIT] = BOOLARRAYOID;
-	t[U_FIT] = NUMERICARRAYOID;
-	t[U_TID] = TIDARRAYOID;
-	lf_plan_update = lf_prepare_opts(
-		"UPDATE lead_funnel.lead AS l SET"
-		" stage = CASE WHEN u.moved THEN u.stage ELSE l.stage END,"
-		" stage_entered_at = CASE WHEN u.moved THEN u.entered ELSE l.stage_entered_at END,"
-		" sla_due_at = CASE WHEN u.moved THEN u.due ELSE l.sla_due_at END,"
-		" owner = COALESCE(u.owner, l.owner), team = COALESCE(u.team, l.team),"
-		" campaign = COALESCE(u.campaign, l.campaign), segment = COALESCE(u.segment, l.segment),"
-		" prospect_at = COALESCE(l.prospect_at, u.prospect_at), mql_at = COALESCE(l.mql_at, u.mql_at),"
-		" sal_at = COALESCE(l.sal_at, u.sal_at), sql_at = COALESCE(l.sql_at, u.sql_at),"
-		" opportunity_at = COALESCE(l.opportunity_at, u.opp_at),"
-		" customer_at = COALESCE(l.customer_at, u.customer_at),"
-		" last_recycled_at = COALESCE(u.recycled_at, l.last_recycled_at),"
-		" disqualified_at = COALESCE(l.disqualified_at, u.disq_at),"
-		" lost_at = COALESCE(l.lost_at, u.lost_at),"
-		" recycled_count = l.recycled_count OPERATOR(pg_catalog.+) u.recycled_inc,"
-		" is_existing_customer = l.is_existing_customer OR u.existing,"
-		" fit_score = CASE WHEN u.has_fit THEN u.fit ELSE l.fit_score END"
-		" FROM (SELECT pg_catalog.unnest($1) AS k, pg_catalog.unnest($2) AS moved,"
-		"  pg_catalog.unnest($3) AS stage, pg_catalog.unnest($4) AS entered,"
-		"  pg_catalog.unnest($5) AS owner, pg_catalog.unnest($6) AS team,"
-		"  pg_catalog.unnest($7) AS campaign, pg_catalog.unnest($8) AS segment,"
-		"  pg_catalog.unnest($9) AS due, pg_catalog.unnest($10) AS prospect_at,"
-		"  pg_catalog.unnest($11) AS mql_at, pg_catalog.unnest($12) AS sal_at,"
-		"  pg_catalog.unnest($13) AS sql_at, pg_catalog.unnest($14) AS opp_at,"
-		"  pg_catalog.unnest($15) AS customer_at, pg_catalog.unnest($16) AS recycled_at,"
-		"  pg_catalog.unnest($17) AS disq_at, pg_catalog.unnest($18) AS lost_at,"
-		"  pg_catalog.unnest($19) AS recycled_inc, pg_catalog.unnest($20) AS existing,"
-		"  pg_catalog.unnest($21) AS has_fit, pg_catalog.unnest($22) AS fit,"
-		"  pg_catalog.unnest($23) AS tid) AS u"
-		" WHERE l.ctid OPERATOR(pg_catalog.=) u.tid AND pg_catalog.texteq(l.lead_key, u.k)",
-		U_NPARAMS, t, CURSOR_OPT_GENERIC_PLAN);
 
 	t[0] = TEXTOID;
 	t[1] = NUMERICOID;
@@ -1007,6 +916,26 @@ lf_arr_done(LfArr *a)
  * every touched lead (one statement), deals, and route new MQLs.
  * Callers are connected to SPI and run as the extension owner.
  */
+/* a text column of a new row: the string, or NULL */
+static void
+lf_set_text(Datum *values, bool *nulls, int col, const char *s)
+{
+	nulls[col] = (s == NULL);
+	if (s != NULL)
+		values[col] = CStringGetTextDatum(s);
+}
+
+/* a text column of an updated row: the string, or keep the old value */
+static void
+lf_set_text_keep(Datum *values, bool *nulls, int col, const char *s)
+{
+	if (s != NULL)
+	{
+		values[col] = CStringGetTextDatum(s);
+		nulls[col] = false;
+	}
+}
+
 void
 lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *result)
 {
@@ -1023,7 +952,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	List	   *soft = NIL;
 	ListCell   *lc;
 	int			attempt;
-	Datum		v[U_NPARAMS];
+	Datum		v[4];
+	bool		table_locked;
 	LfLead	  **order;
 	int			k;
 	LfLead	   *l;
@@ -1104,7 +1034,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	 * just as they would for the row locks.
 	 */
 	v[0] = lf_arr_done(&keys);
-	if (nkeys >= LF_TABLE_LOCK_KEYS)
+	table_locked = nkeys >= LF_TABLE_LOCK_KEYS;
+	if (table_locked)
 	{
 		LockRelationOid(lf_plans_relid, ShareRowExclusiveLock);
 		lf_exec(lf_plan_read, v, NULL, 0);
@@ -1202,16 +1133,29 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	}
 
 	/*
-	 * 4. the events, in one statement.  They go in ordered by lead (byte
-	 * order, the "C" collation of lead_key) and within a lead in batch
-	 * order: the primary key's leaf pages are then filled in sequence
-	 * instead of at random, and event_id still follows time within a lead.
+	 * 4. the events.  They go in ordered by lead (byte order, the "C"
+	 * collation of lead_key) and within a lead in batch order: the primary
+	 * key's leaf pages are then filled in sequence instead of at random, and
+	 * event_id still follows time within a lead.  Written directly
+	 * (tableio.c): no statement to start per batch, no arrays to build.
 	 */
 	if (nevents > 0)
 	{
-		LfArr		e[E_NPARAMS];
-		int			j;
 		LfEventPos *pos = palloc(sizeof(LfEventPos) * nevents);
+		LfTable    *te = lf_table_open("stage_event");
+		int			c_id = lf_table_col(te, "event_id");
+		int			c_key = lf_table_col(te, "lead_key");
+		int			c_from = lf_table_col(te, "from_stage");
+		int			c_to = lf_table_col(te, "to_stage");
+		int			c_at = lf_table_col(te, "occurred_at");
+		int			c_actor = lf_table_col(te, "actor");
+		int			c_team = lf_table_col(te, "team");
+		int			c_reason = lf_table_col(te, "reason");
+		int			c_source = lf_table_col(te, "source");
+		MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+													 "lead_funnel event row",
+													 ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old;
 
 		for (i = 0; i < nevents; i++)
 		{
@@ -1220,46 +1164,53 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 		qsort(pos, nevents, sizeof(LfEventPos), lf_event_pos_cmp);
 
-		lf_arr_init(&e[E_KEY], TEXTOID, nevents);
-		lf_arr_init(&e[E_FROM], lf_stage_typid, nevents);
-		lf_arr_init(&e[E_TO], lf_stage_typid, nevents);
-		lf_arr_init(&e[E_AT], TIMESTAMPTZOID, nevents);
-		for (j = E_ACTOR; j < E_NPARAMS; j++)
-			lf_arr_init(&e[j], TEXTOID, nevents);
 		for (k = 0; k < nevents; k++)
 		{
 			LfChange   *c;
+			Datum	   *ev;
+			bool	   *en;
 
 			i = pos[k].i;
 			c = &changes[event_idx[i]];
-			lf_arr_text(&e[E_KEY], c->lead_key);
-			lf_arr_add(&e[E_FROM], LfStageGetDatum(event_from[i]),
-					   event_from[i] == LF_STAGE_INVALID);
-			lf_arr_add(&e[E_TO], LfStageGetDatum(c->to_stage), false);
-			lf_arr_add(&e[E_AT], TimestampTzGetDatum(c->occurred_at), false);
-			lf_arr_text(&e[E_ACTOR], c->actor);
-			lf_arr_text(&e[E_TEAM], event_team[i]);
-			lf_arr_text(&e[E_REASON], c->reason);
-			lf_arr_text(&e[E_SOURCE], c->source);
+			MemoryContextReset(rowcxt);
+			old = MemoryContextSwitchTo(rowcxt);
+			lf_table_new_row(te);
+			ev = te->newslot->tts_values;
+			en = te->newslot->tts_isnull;
+			ev[c_id] = Int64GetDatum(lf_table_next_id(te));
+			en[c_id] = false;
+			ev[c_key] = CStringGetTextDatum(c->lead_key);
+			en[c_key] = false;
+			if (event_from[i] != LF_STAGE_INVALID)
+			{
+				ev[c_from] = LfStageGetDatum(event_from[i]);
+				en[c_from] = false;
+			}
+			ev[c_to] = LfStageGetDatum(c->to_stage);
+			en[c_to] = false;
+			ev[c_at] = TimestampTzGetDatum(c->occurred_at);
+			en[c_at] = false;
+			lf_set_text(ev, en, c_actor, c->actor);
+			lf_set_text(ev, en, c_team, event_team[i]);
+			lf_set_text(ev, en, c_reason, c->reason);
+			lf_set_text(ev, en, c_source, c->source);
+			ExecStoreVirtualTuple(te->newslot);
+			lf_table_insert(te);
+			MemoryContextSwitchTo(old);
+			if (want_event && k == 0)
+			{
+				result->event = ExecCopySlotHeapTuple(te->newslot);
+				result->event_desc = CreateTupleDescCopy(te->newslot->tts_tupleDescriptor);
+			}
+			ResetPerTupleExprContext(te->estate);
 		}
-		for (j = 0; j < E_NPARAMS; j++)
-			v[j] = lf_arr_done(&e[j]);
-		if (want_event)
-		{
-			lf_exec(lf_plan_events_ret, v, NULL, 0);
-			result->event = SPI_tuptable->vals[0];
-			result->event_desc = SPI_tuptable->tupdesc;
-		}
-		else
-			lf_exec(lf_plan_events, v, NULL, 0);
+		lf_table_close(te);
+		MemoryContextDelete(rowcxt);
 		result->nevents = nevents;
 	}
 
-	/* 5. the new state of every lead the batch changed */
+	/* 5. the new state of every lead the batch changed, in heap order */
 	{
-		LfArr		u[U_NPARAMS];
-		int			nupd = 0;
-		int			j;
 		LfLead	  **byrow;
 		int			nbyrow = 0;
 		static const LfStage first_cols[9] = {
@@ -1267,22 +1218,11 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			LF_STAGE_OPPORTUNITY, LF_STAGE_CUSTOMER, LF_STAGE_RECYCLED,
 			LF_STAGE_DISQUALIFIED, LF_STAGE_LOST
 		};
+		static const char *const first_names[9] = {
+			"prospect_at", "mql_at", "sal_at", "sql_at", "opportunity_at",
+			"customer_at", "last_recycled_at", "disqualified_at", "lost_at"
+		};
 
-		lf_arr_init(&u[U_KEY], TEXTOID, nkeys);
-		lf_arr_init(&u[U_MOVED], BOOLOID, nkeys);
-		lf_arr_init(&u[U_STAGE], lf_stage_typid, nkeys);
-		lf_arr_init(&u[U_ENTERED], TIMESTAMPTZOID, nkeys);
-		for (j = U_OWNER; j <= U_SEGMENT; j++)
-			lf_arr_init(&u[j], TEXTOID, nkeys);
-		for (j = U_DUE; j <= U_LOST; j++)
-			lf_arr_init(&u[j], TIMESTAMPTZOID, nkeys);
-		lf_arr_init(&u[U_RECYCLED_INC], INT4OID, nkeys);
-		lf_arr_init(&u[U_EXISTING], BOOLOID, nkeys);
-		lf_arr_init(&u[U_HAS_FIT], BOOLOID, nkeys);
-		lf_arr_init(&u[U_FIT], NUMERICOID, nkeys);
-		lf_arr_init(&u[U_TID], TIDOID, nkeys);
-
-		/* in the heap's order: each page is visited once, in sequence */
 		byrow = palloc(sizeof(LfLead *) * nkeys);
 		for (k = 0; k < nkeys; k++)
 		{
@@ -1291,37 +1231,107 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 		qsort(byrow, nbyrow, sizeof(LfLead *), lf_lead_tid_cmp);
 
-		for (k = 0; k < nbyrow; k++)
+		if (nbyrow > 0)
 		{
-			l = byrow[k];
-			lf_arr_text(&u[U_KEY], l->key);
-			lf_arr_add(&u[U_MOVED], BoolGetDatum(l->moved), false);
-			lf_arr_add(&u[U_STAGE], LfStageGetDatum(l->stage), !l->moved);
-			lf_arr_add(&u[U_ENTERED], TimestampTzGetDatum(l->entered), !l->moved);
-			lf_arr_text(&u[U_OWNER], l->owner);
-			lf_arr_text(&u[U_TEAM], l->team_set ? l->team : NULL);
-			lf_arr_text(&u[U_CAMPAIGN], l->campaign);
-			lf_arr_text(&u[U_SEGMENT], l->segment);
-			lf_arr_add(&u[U_DUE], TimestampTzGetDatum(l->due), !l->has_due);
+			LfTable    *tl = lf_table_open("lead");
+			int			c_key = lf_table_col(tl, "lead_key");
+			int			c_stage = lf_table_col(tl, "stage");
+			int			c_entered = lf_table_col(tl, "stage_entered_at");
+			int			c_due = lf_table_col(tl, "sla_due_at");
+			int			c_owner = lf_table_col(tl, "owner");
+			int			c_team = lf_table_col(tl, "team");
+			int			c_campaign = lf_table_col(tl, "campaign");
+			int			c_segment = lf_table_col(tl, "segment");
+			int			c_recycled = lf_table_col(tl, "recycled_count");
+			int			c_existing = lf_table_col(tl, "is_existing_customer");
+			int			c_fit = lf_table_col(tl, "fit_score");
+			int			c_first[9];
+			int			j;
+			MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+														 "lead_funnel lead row",
+														 ALLOCSET_DEFAULT_SIZES);
+
 			for (j = 0; j < 9; j++)
-				lf_arr_add(&u[U_PROSPECT + j],
-						   TimestampTzGetDatum(l->first_at[first_cols[j]]),
-						   !l->first_set[first_cols[j]]);
-			lf_arr_add(&u[U_RECYCLED_INC], Int32GetDatum(l->recycled_inc), false);
-			lf_arr_add(&u[U_EXISTING], BoolGetDatum(l->existing), false);
-			lf_arr_add(&u[U_HAS_FIT], BoolGetDatum(l->has_fit), false);
-			lf_arr_add(&u[U_FIT], l->fit, !l->has_fit || l->fit_isnull);
-			lf_arr_add(&u[U_TID], PointerGetDatum(&l->tid), false);
-			nupd++;
-		}
-		if (nupd > 0)
-		{
-			for (j = 0; j < U_NPARAMS; j++)
-				v[j] = lf_arr_done(&u[j]);
-			lf_exec(lf_plan_update, v, NULL, 0);
-			if (SPI_processed != (uint64) nupd)
-				elog(ERROR, "lead_funnel: updated %llu of %d leads",
-					 (unsigned long long) SPI_processed, nupd);
+				c_first[j] = lf_table_col(tl, first_names[j]);
+			for (k = 0; k < nbyrow; k++)
+			{
+				Datum	   *lv;
+				bool	   *ln;
+				MemoryContext old;
+
+				l = byrow[k];
+				MemoryContextReset(rowcxt);
+				old = MemoryContextSwitchTo(rowcxt);
+				/* the row we locked (or inserted) in this batch */
+				if (!table_tuple_fetch_row_version(tl->rel, &l->tid, SnapshotAny, tl->slot))
+					elog(ERROR, "lead_funnel: lead \"%s\" not found at its row", l->key);
+
+				/*
+				 * A large batch read its leads under a table lock, without
+				 * row locks: under REPEATABLE READ a lead another session
+				 * changed after our snapshot is a serialization failure, as
+				 * for UPDATE (under READ COMMITTED the read came after the
+				 * lock and saw the latest rows).
+				 */
+				if (table_locked && !l->inserted && IsolationUsesXactSnapshot())
+				{
+					TM_FailureData tmfd;
+					TM_Result	res;
+
+					res = table_tuple_lock(tl->rel, &l->tid, GetTransactionSnapshot(), tl->slot,
+										   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+										   LockWaitBlock, 0, &tmfd);
+					if (res == TM_Updated || res == TM_Deleted)
+						ereport(ERROR,
+								(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+								 errmsg("could not serialize access due to concurrent update")));
+					if (res != TM_Ok && res != TM_SelfModified)
+						elog(ERROR, "lead_funnel: could not lock lead \"%s\" (%d)", l->key, (int) res);
+				}
+				lf_table_copy_row(tl);
+				lv = tl->newslot->tts_values;
+				ln = tl->newslot->tts_isnull;
+				if (ln[c_key] || strcmp(TextDatumGetCString(lv[c_key]), l->key) != 0)
+					elog(ERROR, "lead_funnel: the row of lead \"%s\" moved", l->key);
+				if (l->moved)
+				{
+					lv[c_stage] = LfStageGetDatum(l->stage);
+					lv[c_entered] = TimestampTzGetDatum(l->entered);
+					lv[c_due] = TimestampTzGetDatum(l->due);
+					ln[c_due] = !l->has_due;
+				}
+				lf_set_text_keep(lv, ln, c_owner, l->owner);
+				lf_set_text_keep(lv, ln, c_team, l->team_set ? l->team : NULL);
+				lf_set_text_keep(lv, ln, c_campaign, l->campaign);
+				lf_set_text_keep(lv, ln, c_segment, l->segment);
+				for (j = 0; j < 9; j++)
+				{
+					LfStage		st = first_cols[j];
+
+					/* first time reached: kept; last recycled: replaced */
+					if (l->first_set[st] && (ln[c_first[j]] || st == LF_STAGE_RECYCLED))
+					{
+						lv[c_first[j]] = TimestampTzGetDatum(l->first_at[st]);
+						ln[c_first[j]] = false;
+					}
+				}
+				if (l->recycled_inc != 0)
+					lv[c_recycled] = Int32GetDatum(DatumGetInt32(lv[c_recycled]) + l->recycled_inc);
+				if (l->existing)
+					lv[c_existing] = BoolGetDatum(true);
+				if (l->has_fit)
+				{
+					lv[c_fit] = l->fit;
+					ln[c_fit] = l->fit_isnull;
+				}
+				ExecStoreVirtualTuple(tl->newslot);
+				lf_table_update(tl);
+				ExecClearTuple(tl->slot);
+				ResetPerTupleExprContext(tl->estate);
+				MemoryContextSwitchTo(old);
+			}
+			lf_table_close(tl);
+			MemoryContextDelete(rowcxt);
 		}
 	}
 
