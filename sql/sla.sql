@@ -161,6 +161,31 @@ SELECT lead_key, team, reason FROM assignment WHERE lead_key = 'A-1';
 UPDATE sla_policy SET action = 'notify' WHERE stage = 'mql';
 DELETE FROM team;
 
+-- the running clocks (sla_clock): one per stage entry under a policy, taken
+-- by the first sweep that reaches its due time, whether it became a breach or
+-- its lead had moved on
+SELECT to_stage FROM move('C-1', 'mql', occurred_at => '2026-03-02 09:00+00');
+SELECT to_stage FROM move('C-2', 'mql', occurred_at => '2026-03-02 09:00+00');
+SELECT to_stage FROM move('C-2', 'sal', occurred_at => '2026-03-02 10:00+00');
+SELECT lead_key, stage, stage_entered_at, sla_due_at FROM sla_clock
+ WHERE lead_key LIKE 'C-%' ORDER BY lead_key, stage_entered_at;
+-- at the mql due time: C-1 breaches; C-2's mql clock is dropped (it is in sal now)
+SELECT sla_sweep('2026-03-04 09:00+00') AS found;
+SELECT lead_key, stage FROM sla_breach WHERE lead_key LIKE 'C-%';
+SELECT lead_key, stage FROM sla_clock WHERE lead_key LIKE 'C-%' ORDER BY 1;
+-- a clock is taken once: the same sweep again finds nothing
+SELECT sla_sweep('2026-03-04 09:00+00') AS found_again;
+-- leaving the stage clears the lead's due time; its clock waits for its due time and is dropped
+SELECT to_stage FROM move('C-2', 'sql', occurred_at => '2026-03-04 10:00+00');
+SELECT sla_due_at FROM lead WHERE lead_key = 'C-2';
+SELECT sla_sweep('2026-04-01 00:00+00') AS found_later;
+SELECT count(*) AS clocks_left FROM sla_clock WHERE lead_key LIKE 'C-%';
+-- invalid: only lead_funnel writes sla_clock
+INSERT INTO sla_clock VALUES (now(), 'X', 'mql', now());
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DELETE FROM sla_clock;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
 -- invalid input: NULL and infinite as_of
 SELECT sla_sweep(NULL);
 SELECT sla_sweep('infinity');

@@ -15,6 +15,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.violation', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.violation_violation_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_breach', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_breach_breach_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_clock', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.assignment', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.assignment_assignment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity', '');

@@ -1247,6 +1247,11 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			int			c_fit = lf_table_col(tl, "fit_score");
 			int			c_first[9];
 			int			j;
+			LfTable    *tc = NULL;	/* sla_clock, when a clock starts */
+			int			cc_due = 0,
+						cc_key = 0,
+						cc_stage = 0,
+						cc_entered = 0;
 			MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 														 "lead_funnel lead row",
 														 ALLOCSET_DEFAULT_SIZES);
@@ -1328,8 +1333,40 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 				lf_table_update(tl);
 				ExecClearTuple(tl->slot);
 				ResetPerTupleExprContext(tl->estate);
+
+				/* the SLA clock of the stage it entered */
+				if (l->moved && l->has_due)
+				{
+					Datum	   *cv;
+					bool	   *cn;
+
+					if (tc == NULL)
+					{
+						tc = lf_table_open("sla_clock");
+						cc_due = lf_table_col(tc, "sla_due_at");
+						cc_key = lf_table_col(tc, "lead_key");
+						cc_stage = lf_table_col(tc, "stage");
+						cc_entered = lf_table_col(tc, "stage_entered_at");
+					}
+					lf_table_new_row(tc);
+					cv = tc->newslot->tts_values;
+					cn = tc->newslot->tts_isnull;
+					cv[cc_due] = TimestampTzGetDatum(l->due);
+					cn[cc_due] = false;
+					cv[cc_key] = CStringGetTextDatum(l->key);
+					cn[cc_key] = false;
+					cv[cc_stage] = LfStageGetDatum(l->stage);
+					cn[cc_stage] = false;
+					cv[cc_entered] = TimestampTzGetDatum(l->entered);
+					cn[cc_entered] = false;
+					ExecStoreVirtualTuple(tc->newslot);
+					lf_table_insert(tc);
+					ResetPerTupleExprContext(tc->estate);
+				}
 				MemoryContextSwitchTo(old);
 			}
+			if (tc != NULL)
+				lf_table_close(tc);
 			lf_table_close(tl);
 			MemoryContextDelete(rowcxt);
 		}

@@ -89,8 +89,17 @@ CREATE TABLE @extschema@.lead (
   fit_score            numeric,
   engagement           numeric NOT NULL DEFAULT 0,
   engagement_as_of     timestamptz,
+  open_team            text GENERATED ALWAYS AS
+                         (CASE WHEN stage OPERATOR(@extschema@.=) ANY ('{mql,sal,sql,opportunity}'::@extschema@.stage[])
+                               THEN team END) STORED,
   CONSTRAINT lead_pkey PRIMARY KEY (lead_key)
-) WITH (fillfactor = 80);	-- room for HOT updates: a move changes no indexed column
+) WITH (fillfactor = 50);
+-- A move writes a new version of the lead's row.  No indexed column changes
+-- (the primary key, and open_team, which changes only when the lead enters or
+-- leaves the open stages), so the new version is a HOT update on the same page
+-- when the page has room: half of each page is left free, enough for a status
+-- change of every lead in one statement (the old versions are pruned later).
+-- The SLA clock's due time is indexed in sla_clock, not here.
 COMMENT ON TABLE @extschema@.lead IS
   'current state of every lead, one row per lead, maintained by lead_funnel';
 COMMENT ON COLUMN @extschema@.lead.lead_key IS 'the lead (CRM key as text, with the attachment''s key_prefix)';
@@ -116,8 +125,8 @@ COMMENT ON COLUMN @extschema@.lead.sla_due_at IS 'when the SLA of the current st
 COMMENT ON COLUMN @extschema@.lead.fit_score IS 'fit score from the lead''s attributes';
 COMMENT ON COLUMN @extschema@.lead.engagement IS 'engagement score as of engagement_as_of (decays with the model''s half-life)';
 COMMENT ON COLUMN @extschema@.lead.engagement_as_of IS 'instant the engagement value refers to';
--- the SLA sweep reads only leads whose clock runs, in due order
-CREATE INDEX lead_sla_due_idx ON @extschema@.lead (sla_due_at) WHERE sla_due_at IS NOT NULL;
+COMMENT ON COLUMN @extschema@.lead.open_team IS
+  'the team while the lead is open (mql, sal, sql, opportunity), else NULL: what routing counts as a team''s load (generated)';
 
 -- Violations recorded by attached CRM tables with on_invalid = record.
 CREATE TABLE @extschema@.violation (

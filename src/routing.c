@@ -20,8 +20,8 @@
  * Open load is counted, never stored: a counter row per team would be
  * cross-lead state in one row, which rules out distributing the ledger
  * (SPEC §13), and it would need hooks everywhere a lead's stage or team
- * changes.  The count runs on the partial index lead_open_team_idx (team,
- * open stages only), and stops at capacity: for the first two steps only
+ * changes.  The count runs on the partial index lead_open_team_idx
+ * (lead.open_team: the team while the lead is open), and stops at capacity: for the first two steps only
  * "below capacity or not" matters beyond that.  So a route costs the number
  * of active teams plus the capacity of the teams counted, whatever the
  * number of open leads.  Only when every team is full are loads counted
@@ -250,8 +250,7 @@ lf_route_prepare(void)
 	lf_plan_load = lf_prepare(
 		"SELECT (SELECT pg_catalog.count(*) FROM"
 		"   (SELECT FROM lead_funnel.lead l"
-		"     WHERE l.team OPERATOR(pg_catalog.=) t.name"
-		"       AND l.stage OPERATOR(lead_funnel.=) ANY (" LF_OPEN_STAGES ")"
+		"     WHERE l.open_team OPERATOR(pg_catalog.=) t.name"
 		"     LIMIT t.lim) s),"
 		" r.assigned_at, r.assignment_id"
 		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))"

@@ -65,14 +65,13 @@ CREATE INDEX assignment_team_recent_idx
 CREATE TRIGGER assignment_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
   ON @extschema@.assignment FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_ledger_guard();
 
--- Open load of a team = its leads in open stages.  Routing counts it on this
--- partial index (an index-only scan once the visibility map is set), and
--- counts at most "capacity" entries per team unless every team is full.
--- (leads without a team have no entry: routing never counts them, and the
--- move path does not pay for an index entry of every unrouted lead)
-CREATE INDEX lead_open_team_idx ON @extschema@.lead (team)
-  WHERE team IS NOT NULL
-    AND stage OPERATOR(@extschema@.=) ANY ('{mql,sal,sql,opportunity}'::@extschema@.stage[]);
+-- Open load of a team = its leads in open stages (lead.open_team).  Routing
+-- counts it on this partial index (an index-only scan once the visibility map
+-- is set), and counts at most "capacity" entries per team unless every team
+-- is full.  (Leads that are not open in a team have no entry: a move between
+-- open stages changes no indexed column, and the move path does not pay for
+-- an index entry of every unrouted lead.)
+CREATE INDEX lead_open_team_idx ON @extschema@.lead (open_team) WHERE open_team IS NOT NULL;
 
 CREATE FUNCTION @extschema@.route(lead_key text, exclude_team text DEFAULT NULL)
   RETURNS text

@@ -16,13 +16,18 @@
  * the next call loads it again.  A policy change applies to leads entering a
  * stage afterwards; running clocks keep the due time agreed at entry.
  *
- * The sweep.  One statement finds the leads whose clock expired at or before
- * as_of and that have no breach recorded for this stage entry yet (an
+ * The clock also goes into lead_funnel.sla_clock (written by the move path):
+ * one row per stage entry under a policy, indexed by due time.
+ *
+ * The sweep.  One statement takes the clocks that expired at or before as_of
+ * out of sla_clock (through its due-time index), keeps those whose lead is
+ * still in that stage entry and has no breach recorded for it yet (an
  * anti-join on the unique key (lead_key, stage, stage_entered_at, sla_due_at)
  * of sla_breach: the entry is known by its start, since back-dated moves can
- * give a new entry the due time of an earlier one),
- * driven by the partial index lead_sla_due_idx, locks them FOR UPDATE and
- * inserts the breaches with ON CONFLICT DO NOTHING RETURNING.  Concurrency,
+ * give a new entry the due time of an earlier one), locks these leads FOR
+ * UPDATE and inserts the breaches with ON CONFLICT DO NOTHING RETURNING.  A
+ * clock is taken once: a later sweep does not look at it again, whether it
+ * became a breach or its lead had moved on.  Concurrency,
  * in READ COMMITTED: a lead locked by a concurrent move is waited for and
  * re-checked on its newest version (EvalPlanQual re-evaluates the WHERE
  * clause), so a lead that left the stage, or entered it again, is not
@@ -31,8 +36,10 @@
  * so a breach is never recorded, announced or acted on twice.  The plan is a
  * custom plan for every call (CURSOR_OPT_CUSTOM_PLAN): with the actual as_of
  * the planner sees how few index entries qualify.  The cost grows with the
- * leads whose clock has expired (new breaches plus breached leads that are
- * still in their stage), never with the open leads on time.
+ * clocks that expired since the last sweep, never with the open leads on
+ * time nor with breached leads still lying in their stage.  Two sweeps at
+ * once: the second waits for the first's deletion of the same clocks and
+ * then finds them gone.
  *
  * For each breach inserted: NOTIFY lead_funnel_sla with a JSON payload
  * (built by the same statement), then the policy's action: notify does
@@ -187,16 +194,25 @@ lf_sweep_prepare(void)
 	lf_sweep_plan = NULL;
 
 	/*
-	 * $1 = as_of.  The CTE locks the candidates; the anti-join skips leads
-	 * whose breach of this stage entry is already recorded.  RETURNING gives
-	 * key, action, team and the NOTIFY payload of each breach inserted.
+	 * $1 = as_of.  The first CTE takes the clocks that expired at as_of; the
+	 * second keeps those whose lead is still in that stage entry (same stage,
+	 * entry time and due time), and locks these leads; the anti-join skips
+	 * leads whose breach of this stage entry is already recorded.
+	 * RETURNING gives key, action, team and the NOTIFY payload of each breach
+	 * inserted.
 	 */
 	types[0] = TIMESTAMPTZOID;
 	lf_sweep_plan = lf_prepare_opts(
-		"WITH c AS ("
+		"WITH k AS ("
+		" DELETE FROM lead_funnel.sla_clock AS k"
+		"  WHERE k.sla_due_at OPERATOR(pg_catalog.<=) $1"
+		"  RETURNING k.lead_key, k.stage, k.stage_entered_at, k.sla_due_at),"
+		" c AS ("
 		" SELECT l.lead_key, l.stage, l.team, l.sla_due_at, l.stage_entered_at"
-		"   FROM lead_funnel.lead AS l"
-		"  WHERE l.sla_due_at OPERATOR(pg_catalog.<=) $1"
+		"   FROM k JOIN lead_funnel.lead AS l ON l.lead_key OPERATOR(pg_catalog.=) k.lead_key"
+		"  WHERE l.stage OPERATOR(lead_funnel.=) k.stage"
+		"    AND l.stage_entered_at OPERATOR(pg_catalog.=) k.stage_entered_at"
+		"    AND l.sla_due_at OPERATOR(pg_catalog.=) k.sla_due_at"
 		"    AND NOT EXISTS (SELECT FROM lead_funnel.sla_breach AS b"
 		"                     WHERE b.lead_key OPERATOR(pg_catalog.=) l.lead_key"
 		"                       AND b.stage OPERATOR(lead_funnel.=) l.stage"

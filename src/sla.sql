@@ -117,6 +117,30 @@ CREATE INDEX sla_breach_detected_at_idx ON @extschema@.sla_breach (detected_at);
 CREATE TRIGGER sla_breach_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
   ON @extschema@.sla_breach FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_ledger_guard();
 
+-- The running clocks, in due order: a row per stage entry with a policy,
+-- written by the move that enters the stage and taken by the first sweep whose
+-- as_of reaches its due time (which records a breach when the lead is still
+-- in that stage entry, else drops it).  The sweep's cost follows the clocks
+-- that expire, not the open leads; keeping the due time out of lead's indexes
+-- lets a move update the lead row in place (HOT).  No key: rows are only
+-- inserted and deleted (REPLICA IDENTITY FULL for logical replication).
+CREATE TABLE @extschema@.sla_clock (
+  sla_due_at       timestamptz NOT NULL,
+  lead_key         text COLLATE "C" NOT NULL,
+  stage            @extschema@.stage NOT NULL,
+  stage_entered_at timestamptz NOT NULL
+);
+ALTER TABLE @extschema@.sla_clock REPLICA IDENTITY FULL;
+COMMENT ON TABLE @extschema@.sla_clock IS
+  'running SLA clocks, one per stage entry under a policy, until a sweep reaches their due time; written only by lead_funnel';
+COMMENT ON COLUMN @extschema@.sla_clock.sla_due_at IS 'when the service level expires';
+COMMENT ON COLUMN @extschema@.sla_clock.lead_key IS 'the lead';
+COMMENT ON COLUMN @extschema@.sla_clock.stage IS 'the stage the lead entered';
+COMMENT ON COLUMN @extschema@.sla_clock.stage_entered_at IS 'when it entered the stage (the entry the clock belongs to)';
+CREATE INDEX sla_clock_due_idx ON @extschema@.sla_clock (sla_due_at);
+CREATE TRIGGER sla_clock_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+  ON @extschema@.sla_clock FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_ledger_guard();
+
 -- Where every lead under a service level stands now.  A policy changed or
 -- deleted after a lead entered its stage leaves the lead's due time as it was
 -- (it was agreed when the lead entered); without a policy business_elapsed is

@@ -73,7 +73,7 @@ typedef struct LfTableInfo
 } LfTableInfo;
 
 static LfTableInfo lf_tables[] = {
-	{"lead"}, {"stage_event"}, {"activity"}
+	{"lead"}, {"stage_event"}, {"activity"}, {"sla_clock"}
 };
 
 #define LF_NTABLES lengthof(lf_tables)
@@ -130,8 +130,6 @@ lf_table_info(const char *name)
 				 rel->trigdesc->trig_update_before_row ||
 				 rel->trigdesc->trig_update_after_row);
 			table_close(rel, AccessShareLock);
-			if (!OidIsValid(ti->pkey))
-				elog(ERROR, "table lead_funnel.%s has no primary key", name);
 			ti->idseq = seq;
 			ti->relid = relid;
 		}
@@ -365,8 +363,12 @@ lf_table_lock_key(LfTable *t, const char *key)
 
 	if (t->scan == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(t->estate->es_query_cxt);
+		MemoryContext old;
 		ResourceOwner save = CurrentResourceOwner;
+
+		if (!OidIsValid(t->info->pkey))
+			elog(ERROR, "table lead_funnel.%s has no primary key", t->info->name);
+		old = MemoryContextSwitchTo(t->estate->es_query_cxt);
 
 		CurrentResourceOwner = t->owner;
 		t->keyidx = index_open(t->info->pkey, RowExclusiveLock);

@@ -16,7 +16,7 @@ SELECT columns_are('lead_funnel', 'lead',
   ARRAY['lead_key', 'stage', 'stage_entered_at', 'owner', 'team', 'campaign', 'segment',
         'is_existing_customer', 'created_at', 'prospect_at', 'mql_at', 'sal_at', 'sql_at',
         'opportunity_at', 'customer_at', 'recycled_count', 'last_recycled_at', 'disqualified_at',
-        'lost_at', 'sla_due_at', 'fit_score', 'engagement', 'engagement_as_of']);
+        'lost_at', 'sla_due_at', 'fit_score', 'engagement', 'engagement_as_of', 'open_team']);
 SELECT columns_are('lead_funnel', 'transition', ARRAY['from_stage', 'to_stage', 'requires_reason']);
 SELECT col_type_is('lead_funnel', 'lead', 'stage', 'lead_funnel.stage', 'lead.stage is a stage');
 SELECT col_type_is('lead_funnel', 'stage_event', 'occurred_at', 'timestamp with time zone', 'occurred_at is timestamptz');
