@@ -190,6 +190,7 @@ typedef struct LfTable
 extern LfTable *lf_table_open(const char *name);
 extern void lf_table_close(LfTable *t);
 extern bool lf_table_lock_key(LfTable *t, const char *key);
+extern bool lf_table_find_key(LfTable *t, const char *key, bool lock);
 extern int64 lf_table_next_id(LfTable *t);
 extern int	lf_table_col(LfTable *t, const char *colname);
 extern void lf_table_copy_row(LfTable *t);

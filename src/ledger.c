@@ -60,6 +60,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "storage/itemptr.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -162,8 +163,6 @@ lf_allowed_list(int from)
 
 /* ---- prepared plans ---- */
 
-static SPIPlanPtr lf_plan_lock = NULL;
-static SPIPlanPtr lf_plan_read = NULL;
 
 /* batches with at least this many leads lock the lead table, not rows */
 #define LF_TABLE_LOCK_KEYS 10000
@@ -324,26 +323,12 @@ lf_prepare_plans(void)
 	lf_owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 
-	lf_free_plan(&lf_plan_lock);
-	lf_free_plan(&lf_plan_read);
 	lf_free_plan(&lf_plan_insert);
 	lf_free_plan(&lf_plan_deal);
 	lf_free_plan(&lf_plan_violation);
 	lf_free_plan(&lf_plan_manual);
 	lf_stage_typid = st;
 	lf_stage_arrayid = sta;
-
-	/* lock the leads of a batch, in key order (no deadlocks between batches) */
-	t[0] = TEXTARRAYOID;
-	lf_plan_lock = lf_prepare(
-		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of,"
-		" ctid FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)"
-		" ORDER BY lead_key FOR UPDATE",
-		1, t);
-	lf_plan_read = lf_prepare(
-		"SELECT lead_key, stage, stage_entered_at, team, customer_at IS NOT NULL, engagement, engagement_as_of,"
-		" ctid FROM lead_funnel.lead WHERE lead_key OPERATOR(pg_catalog.=) ANY ($1)",
-		1, t);
 
 	/* new leads, at their entry; the final UPDATE sets the rest */
 	t[0] = TEXTARRAYOID;
@@ -792,31 +777,67 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 }
 
 /* the state of the leads the last lock (or read) statement returned */
-static void
-lf_read_leads(HTAB *leads)
+static int
+lf_lead_key_cmp(const void *a, const void *b)
 {
-	uint64		i;
+	return strcmp((*(LfLead *const *) a)->key, (*(LfLead *const *) b)->key);
+}
 
-	for (i = 0; i < SPI_processed; i++)
+/*
+ * Find the leads of list[0..n-1] that exist, in key order (batches lock in
+ * the same order: no deadlock between them), lock them unless the caller
+ * holds the table lock, and take their current state.  Through the primary
+ * key, with no SQL statement (tableio.c).
+ */
+static void
+lf_read_leads(LfLead **list, int n, bool lock)
+{
+	LfTable    *t;
+	int			c_stage,
+				c_entered,
+				c_team,
+				c_customer,
+				c_eng,
+				c_as_of;
+	int			k;
+
+	if (n == 0)
+		return;
+	qsort(list, n, sizeof(LfLead *), lf_lead_key_cmp);
+	t = lf_table_open("lead");
+	c_stage = lf_table_col(t, "stage");
+	c_entered = lf_table_col(t, "stage_entered_at");
+	c_team = lf_table_col(t, "team");
+	c_customer = lf_table_col(t, "customer_at");
+	c_eng = lf_table_col(t, "engagement");
+	c_as_of = lf_table_col(t, "engagement_as_of");
+	for (k = 0; k < n; k++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		LfLead	   *l = list[k];
+		TupleTableSlot *slot = t->slot;
 		bool		isnull;
-		char	   *key = SPI_getvalue(tup, desc, 1);
-		LfLead	   *l = hash_search(leads, &key, HASH_FIND, NULL);
+		Datum		d;
 
-		if (l == NULL)
+		if (!lf_table_find_key(t, l->key, lock))
 			continue;
+		slot_getsomeattrs(slot, Max(Max(c_stage, c_entered), Max(Max(c_team, c_customer),
+																	Max(c_eng, c_as_of))) + 1);
 		l->init_exists = true;
-		l->init_stage = DatumGetLfStage(SPI_getbinval(tup, desc, 2, &isnull));
-		l->init_entered = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-		l->init_team = SPI_getvalue(tup, desc, 4);
-		l->init_was_customer = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		l->engagement = SPI_getbinval(tup, desc, 6, &isnull);
-		l->engagement_as_of = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7,
-																&l->engagement_as_of_null));
-		l->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 8, &isnull));
+		l->init_stage = DatumGetLfStage(slot->tts_values[c_stage]);
+		l->init_entered = DatumGetTimestampTz(slot->tts_values[c_entered]);
+		l->init_team = slot->tts_isnull[c_team] ? NULL :
+			TextDatumGetCString(slot->tts_values[c_team]);
+		l->init_was_customer = !slot->tts_isnull[c_customer];
+		d = slot->tts_values[c_eng];
+		isnull = slot->tts_isnull[c_eng];
+		l->engagement = isnull ? (Datum) 0 : datumCopy(d, false, -1);
+		l->engagement_as_of_null = slot->tts_isnull[c_as_of];
+		l->engagement_as_of = l->engagement_as_of_null ? 0 :
+			DatumGetTimestampTz(slot->tts_values[c_as_of]);
+		l->tid = slot->tts_tid;
+		ExecClearTuple(slot);
 	}
+	lf_table_close(t);
 }
 
 /*
@@ -943,7 +964,6 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	HTAB	   *leads;
 	int			i;
 	int			nkeys = 0;
-	LfArr		keys;
 	int		   *event_idx;
 	LfStage    *event_from;
 	char	  **event_team;
@@ -998,7 +1018,6 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 
 	/* the batch's leads, in the order they first appear (entries never move) */
 	order = palloc(sizeof(LfLead *) * n);
-	lf_arr_init(&keys, TEXTOID, n);
 	for (i = 0; i < n; i++)
 	{
 		bool		found;
@@ -1022,7 +1041,6 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			memset(((char *) l) + sizeof(char *), 0, sizeof(LfLead) - sizeof(char *));
 			order[nkeys] = l;
 			l->engagement_as_of_null = true;	/* set by the lock if the lead exists */
-			lf_arr_text(&keys, changes[i].lead_key);
 			nkeys++;
 		}
 	}
@@ -1033,16 +1051,16 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	 * each row: cheaper, and other sessions' moves wait for the commit
 	 * just as they would for the row locks.
 	 */
-	v[0] = lf_arr_done(&keys);
 	table_locked = nkeys >= LF_TABLE_LOCK_KEYS;
 	if (table_locked)
-	{
 		LockRelationOid(lf_plans_relid, ShareRowExclusiveLock);
-		lf_exec(lf_plan_read, v, NULL, 0);
+	{
+		LfLead	  **sorted = palloc(sizeof(LfLead *) * nkeys);
+
+		memcpy(sorted, order, sizeof(LfLead *) * nkeys);
+		lf_read_leads(sorted, nkeys, !table_locked);
+		pfree(sorted);
 	}
-	else
-		lf_exec(lf_plan_lock, v, NULL, 0);
-	lf_read_leads(leads);
 
 	event_idx = palloc(sizeof(int) * n);
 	event_from = palloc(sizeof(LfStage) * n);
@@ -1058,7 +1076,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					ns,
 					nt;
 		int			nnew = 0;
-		LfArr		conflicted;
+		LfLead	  **conflicted;
 		int			nconflicts = 0;
 
 		lf_reset_states(order, nkeys);
@@ -1107,19 +1125,14 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not create leads concurrently created by other sessions"),
 					 errhint("Retry the transaction.")));
-		lf_arr_init(&conflicted, TEXTOID, 64);
+		conflicted = palloc(sizeof(LfLead *) * nkeys);
 		for (k = 0; k < nkeys; k++)
 		{
 			l = order[k];
 			if (l->needs_insert)
-			{
-				lf_arr_text(&conflicted, l->key);
-				nconflicts++;
-			}
+				conflicted[nconflicts++] = l;
 		}
-		v[0] = lf_arr_done(&conflicted);
-		lf_exec(lf_plan_lock, v, NULL, 0);
-		lf_read_leads(leads);
+		lf_read_leads(conflicted, nconflicts, !table_locked);
 	}
 	result->nviolations = list_length(soft);
 	foreach(lc, soft)

@@ -356,6 +356,17 @@ lf_table_next_id(LfTable *t)
 bool
 lf_table_lock_key(LfTable *t, const char *key)
 {
+	return lf_table_find_key(t, key, true);
+}
+
+/*
+ * The same, but without the row lock when lock is false (the caller holds a
+ * table lock that keeps other writers out): the row as the snapshot sees it
+ * (READ COMMITTED: the latest committed).
+ */
+bool
+lf_table_find_key(LfTable *t, const char *key, bool lock)
+{
 	ScanKeyData skey;
 	Datum		keyd = PointerGetDatum(cstring_to_text(key));
 	bool		found;
@@ -395,7 +406,7 @@ lf_table_lock_key(LfTable *t, const char *key)
 		index_rescan(t->scan, &skey, 1, NULL, 0);
 		found = index_getnext_slot(t->scan, ForwardScanDirection, t->slot);
 		MemoryContextSwitchTo(old);
-		if (!found)
+		if (!found || !lock)
 			break;
 		res = table_tuple_lock(t->rel, &t->slot->tts_tid, snap, t->slot,
 							   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
