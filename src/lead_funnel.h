@@ -180,6 +180,7 @@ typedef struct LfTable
 	struct TupleTableSlot *newslot; /* the row to write */
 	struct RelationData *keyidx;
 	struct IndexScanDescData *scan;
+	struct BulkInsertStateData *bistate;	/* the page rows go to */
 	bool		after_triggers;
 	bool		in_use;			/* between lf_table_open and _close */
 	bool		cached;			/* kept open for the transaction (else: one use) */

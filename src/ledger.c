@@ -446,6 +446,7 @@ typedef struct LfLead
 	Datum		fit;
 	TimestampTz fit_at;			/* when the fit score was computed */
 	bool		route;			/* route after the update */
+	int			first_change;	/* its first change in the batch */
 } LfLead;
 
 typedef struct LfDeal
@@ -455,20 +456,6 @@ typedef struct LfDeal
 	TimestampTz at;
 	bool		existing;
 } LfDeal;
-
-static uint32
-lf_key_hash(const void *key, Size keysize)
-{
-	const char *k = *(const char *const *) key;
-
-	return hash_bytes((const unsigned char *) k, strlen(k));
-}
-
-static int
-lf_key_match(const void *key1, const void *key2, Size keysize)
-{
-	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
-}
 
 static inline Datum
 lf_text_or_null(const char *s, char *null)
@@ -527,18 +514,6 @@ typedef struct LfEventPos
 	const char *key;
 	int			i;				/* position in the batch's events */
 } LfEventPos;
-
-static int
-lf_event_pos_cmp(const void *a, const void *b)
-{
-	const LfEventPos *x = a;
-	const LfEventPos *y = b;
-	int			c = strcmp(x->key, y->key);
-
-	if (c != 0)
-		return c;
-	return (x->i > y->i) - (x->i < y->i);
-}
 
 /* qsort comparator: leads by the position of their row */
 static int
@@ -617,7 +592,7 @@ lf_apply_side(LfChange *c, LfLead *l)
  * violation.  Deterministic given the initial states.
  */
 static void
-lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *event_from,
+lf_validate(LfChange *changes, int n, LfLead **lead_of, int *event_idx, LfStage *event_from,
 			char **event_team, int *nevents, List **deals, List **soft)
 {
 	int			i;
@@ -627,7 +602,7 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 	for (i = 0; i < n; i++)
 	{
 		LfChange   *c = &changes[i];
-		LfLead	   *l = hash_search(leads, &c->lead_key, HASH_FIND, NULL);
+		LfLead	   *l = lead_of[i];
 		LfStage		to = c->to_stage;
 		LfStage		from;
 
@@ -777,14 +752,50 @@ lf_validate(LfChange *changes, int n, HTAB *leads, int *event_idx, LfStage *even
 }
 
 /* the state of the leads the last lock (or read) statement returned */
-static int
-lf_lead_key_cmp(const void *a, const void *b)
+/* a change's key and position: sorted by key, then position */
+typedef struct LfKeyPos
 {
-	return strcmp((*(LfLead *const *) a)->key, (*(LfLead *const *) b)->key);
+	const char *key;
+	int			i;
+} LfKeyPos;
+
+static int
+lf_key_pos_cmp(const void *a, const void *b)
+{
+	const LfKeyPos *x = a;
+	const LfKeyPos *y = b;
+	int			c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* the lead with this key among leads[0..n-1] (in key order) */
+static LfLead *
+lf_find_lead(LfLead *leads, int n, const char *key)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = strcmp(key, leads[mid].key);
+
+		if (c == 0)
+			return &leads[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	elog(ERROR, "lead_funnel: lead \"%s\" is not in the batch", key);
+	return NULL;				/* keep compiler quiet */
 }
 
 /*
- * Find the leads of list[0..n-1] that exist, in key order (batches lock in
+ * Find the leads of list[0..n-1] (in key order) that exist (batches lock in
  * the same order: no deadlock between them), lock them unless the caller
  * holds the table lock, and take their current state.  Through the primary
  * key, with no SQL statement (tableio.c).
@@ -803,7 +814,6 @@ lf_read_leads(LfLead **list, int n, bool lock)
 
 	if (n == 0)
 		return;
-	qsort(list, n, sizeof(LfLead *), lf_lead_key_cmp);
 	t = lf_table_open("lead");
 	c_stage = lf_table_col(t, "stage");
 	c_entered = lf_table_col(t, "stage_entered_at");
@@ -960,8 +970,10 @@ lf_set_text_keep(Datum *values, bool *nulls, int col, const char *s)
 void
 lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *result)
 {
-	HASHCTL		ctl;
-	HTAB	   *leads;
+	LfLead	   *leads;			/* the batch's leads, in key order */
+	LfLead	  **lead_of;		/* the lead of each change */
+	LfKeyPos   *bykey;
+	int			nfirst;
 	int			i;
 	int			nkeys = 0;
 	int		   *event_idx;
@@ -1008,42 +1020,57 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(LfLead);
-	ctl.hash = lf_key_hash;
-	ctl.match = lf_key_match;
-	ctl.hcxt = CurrentMemoryContext;
-	leads = hash_create("lead_funnel batch", Max(n, 16), &ctl,
-						HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-
-	/* the batch's leads, in the order they first appear (entries never move) */
-	order = palloc(sizeof(LfLead *) * n);
+	/*
+	 * The batch's leads: the changes sorted by key (and batch order within a
+	 * key) give each lead once, in key order (the order leads are locked
+	 * in, and events written in); "order" keeps them in the order they first
+	 * appear in the batch.
+	 */
 	for (i = 0; i < n; i++)
 	{
-		bool		found;
-
 		if (changes[i].lead_key == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("lead key must not be null")));
 		if (!lf_stage_is_valid(changes[i].to_stage) && changes[i].has_move)
 			elog(ERROR, "invalid stage code %d", (int) changes[i].to_stage);
-		l = hash_search(leads, &changes[i].lead_key, HASH_ENTER, &found);
-		if (!found)
+	}
+	bykey = palloc(sizeof(LfKeyPos) * n);
+	for (i = 0; i < n; i++)
+	{
+		bykey[i].key = changes[i].lead_key;
+		bykey[i].i = i;
+	}
+	qsort(bykey, n, sizeof(LfKeyPos), lf_key_pos_cmp);
+	lead_of = palloc(sizeof(LfLead *) * n);
+	leads = palloc(sizeof(LfLead) * n);
+	for (k = 0; k < n; k++)
+	{
+		if (k == 0 || strcmp(bykey[k].key, bykey[k - 1].key) != 0)
 		{
 			/* (the key is in indexes: a btree entry holds at most ~2.7 kB) */
-			if (strlen(changes[i].lead_key) > LF_MAX_KEY_BYTES)
+			if (strlen(bykey[k].key) > LF_MAX_KEY_BYTES)
 				ereport(ERROR,
 						(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
-						 errmsg("lead key \"%.40s...\" is too long", changes[i].lead_key),
+						 errmsg("lead key \"%.40s...\" is too long", bykey[k].key),
 						 errdetail("It has %zu bytes; a lead key has at most %d.",
-								   strlen(changes[i].lead_key), LF_MAX_KEY_BYTES)));
-			memset(((char *) l) + sizeof(char *), 0, sizeof(LfLead) - sizeof(char *));
-			order[nkeys] = l;
+								   strlen(bykey[k].key), LF_MAX_KEY_BYTES)));
+			l = &leads[nkeys++];
+			memset(l, 0, sizeof(LfLead));
+			l->key = bykey[k].key;
 			l->engagement_as_of_null = true;	/* set by the lock if the lead exists */
-			nkeys++;
+			l->first_change = bykey[k].i;
 		}
+		lead_of[bykey[k].i] = l;
 	}
+	order = palloc(sizeof(LfLead *) * nkeys);
+	nfirst = 0;
+	for (i = 0; i < n; i++)
+	{
+		if (lead_of[i]->first_change == i)
+			order[nfirst++] = lead_of[i];
+	}
+	Assert(nfirst == nkeys);
 
 	/*
 	 * 1. lock the leads that exist.  A large batch (a bulk UPDATE of a CRM
@@ -1057,7 +1084,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	{
 		LfLead	  **sorted = palloc(sizeof(LfLead *) * nkeys);
 
-		memcpy(sorted, order, sizeof(LfLead *) * nkeys);
+		for (k = 0; k < nkeys; k++)
+			sorted[k] = &leads[k];
 		lf_read_leads(sorted, nkeys, !table_locked);
 		pfree(sorted);
 	}
@@ -1081,7 +1109,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 
 		lf_reset_states(order, nkeys);
 		soft = NIL;
-		lf_validate(changes, n, leads, event_idx, event_from, event_team,
+		lf_validate(changes, n, lead_of, event_idx, event_from, event_team,
 					&nevents, &deals, &soft);
 
 		lf_arr_init(&nk, TEXTOID, nkeys);
@@ -1109,7 +1137,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 			bool		isnull;
 
-			l = hash_search(leads, &key, HASH_FIND, NULL);
+			l = lf_find_lead(leads, nkeys, key);
 			l->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
 														SPI_tuptable->tupdesc, 2, &isnull));
 			l->inserted = true;
@@ -1128,7 +1156,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		conflicted = palloc(sizeof(LfLead *) * nkeys);
 		for (k = 0; k < nkeys; k++)
 		{
-			l = order[k];
+			l = &leads[k];
 			if (l->needs_insert)
 				conflicted[nconflicts++] = l;
 		}
@@ -1170,12 +1198,29 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 													 ALLOCSET_DEFAULT_SIZES);
 		MemoryContext old;
 
-		for (i = 0; i < nevents; i++)
+		/* the changes in key order give the events in key order */
 		{
-			pos[i].key = changes[event_idx[i]].lead_key;
-			pos[i].i = i;
+			int		   *event_of = palloc(sizeof(int) * n);
+			int			m = 0;
+
+			for (i = 0; i < n; i++)
+				event_of[i] = -1;
+			for (i = 0; i < nevents; i++)
+				event_of[event_idx[i]] = i;
+			for (k = 0; k < n; k++)
+			{
+				int			ev = event_of[bykey[k].i];
+
+				if (ev >= 0)
+				{
+					pos[m].key = bykey[k].key;
+					pos[m].i = ev;
+					m++;
+				}
+			}
+			Assert(m == nevents);
+			pfree(event_of);
 		}
-		qsort(pos, nevents, sizeof(LfEventPos), lf_event_pos_cmp);
 
 		for (k = 0; k < nevents; k++)
 		{
@@ -1456,7 +1501,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 				{
 					break;
 				}
-				mqls = palloc0(sizeof(LfChange) * hash_get_num_entries(leads));
+				mqls = palloc0(sizeof(LfChange) * nkeys);
 			}
 			score = l->fit;
 			if (!l->engagement_as_of_null)
@@ -1502,8 +1547,11 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		}
 	}
 
-	/* the tuple of want_event must survive: it is in the SPI context */
-	hash_destroy(leads);
+	/* (the tuple of want_event must survive: it is in the caller's context) */
+	pfree(leads);
+	pfree(lead_of);
+	pfree(bykey);
+	pfree(order);
 	if (guc_nestlevel > 0)
 		AtEOXact_GUC(true, guc_nestlevel);
 }

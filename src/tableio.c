@@ -34,6 +34,8 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/hio.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -43,7 +45,9 @@
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "nodes/makefuncs.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -223,6 +227,8 @@ lf_table_destroy(LfTable *t, bool clean)
 	}
 	if (clean)
 		ExecResetTupleTable(t->estate->es_tupleTable, false);
+	else if (t->bistate)
+		t->bistate->current_buf = InvalidBuffer;	/* the failing owner unpins it */
 	EvalPlanQualEnd(t->epq);
 	ExecCloseResultRelations(t->estate);	/* with the trigger machinery's */
 	ExecCloseRangeTableRelations(t->estate);
@@ -325,6 +331,11 @@ lf_table_close(LfTable *t)
 		AfterTriggerEndQuery(t->estate);
 	ExecClearTuple(t->slot);
 	ExecClearTuple(t->newslot);
+	if (t->bistate && BufferIsValid(t->bistate->current_buf))
+	{
+		ReleaseBuffer(t->bistate->current_buf);
+		t->bistate->current_buf = InvalidBuffer;
+	}
 	if (t->scan)
 	{
 		MemoryContext old = MemoryContextSwitchTo(t->estate->es_query_cxt);
@@ -429,11 +440,37 @@ lf_table_find_key(LfTable *t, const char *key, bool lock)
 	return found;
 }
 
-/* insert the row in t->newslot (values and nulls filled, stored virtual) */
+/*
+ * Insert the row in t->newslot (values and nulls filled, stored virtual).
+ * What ExecSimpleRelationInsert does, but the heap insert keeps its target
+ * page pinned from one row to the next (a bulk-insert state without a
+ * buffer ring) instead of looking the page up again for every row.  A table
+ * with row triggers goes through ExecSimpleRelationInsert itself.
+ */
 void
 lf_table_insert(LfTable *t)
 {
-	ExecSimpleRelationInsert(t->rri, t->estate, t->newslot);
+	Relation	rel = t->rel;
+	TupleTableSlot *slot = t->newslot;
+
+	if (t->info->row_triggers)
+	{
+		ExecSimpleRelationInsert(t->rri, t->estate, slot);
+		return;
+	}
+	if (rel->rd_att->constr)
+	{
+		if (rel->rd_att->constr->has_generated_stored)
+			ExecComputeStoredGenerated(t->rri, t->estate, slot, CMD_INSERT);
+		ExecConstraints(t->rri, slot, t->estate);
+	}
+	if (t->bistate == NULL)
+		t->bistate = MemoryContextAllocZero(t->estate->es_query_cxt,
+											sizeof(BulkInsertStateData));
+	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, t->bistate);
+	if (t->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(t->rri, slot, t->estate, false, false,
+										NULL, NIL));
 }
 
 /* replace the row locked in t->slot by the row in t->newslot */
