@@ -406,47 +406,48 @@ lf_exec(SPIPlanPtr plan, Datum *values, const char *nulls, long count)
 /* state of one lead while a batch is validated */
 typedef struct LfLead
 {
-	const char *key;			/* hash key (points into a change) */
+	/* (8-byte members first, then the small ones: 200 000 of these per large batch) */
+	const char *key;			/* the lead (points into a change) */
 	/* as found in the table (after locking), or as we inserted it */
-	bool		init_exists;
-	LfStage		init_stage;
 	TimestampTz init_entered;
 	char	   *init_team;
-	bool		init_was_customer;
 	Datum		engagement;		/* as found (numeric), for auto-MQL */
-	bool		engagement_as_of_null;
 	TimestampTz engagement_as_of;
-	bool		inserted;		/* we inserted its row in this batch */
-	ItemPointerData tid;		/* where its row is (locked or inserted) */
 	/* working state */
-	bool		exists;
-	LfStage		stage;
 	TimestampTz entered;
 	char	   *team;
-	bool		was_customer;
-	bool		needs_insert;	/* new lead not yet in the table */
-	LfStage		entry_stage;
 	TimestampTz entry_at;
 	/* accumulated for the final UPDATE */
-	bool		dirty;
-	bool		moved;
 	const char *owner;
 	const char *campaign;
 	const char *segment;
-	bool		team_set;
 	TimestampTz team_assigned_at;	/* when the team last changed by hand */
-	bool		has_due;
 	TimestampTz due;
-	bool		first_set[LF_STAGE_COUNT];
+	Datum		fit;
+	TimestampTz fit_at;			/* when the fit score was computed */
 	TimestampTz first_at[LF_STAGE_COUNT];
 	int			recycled_inc;
+	int			first_change;	/* its first change in the batch */
+	ItemPointerData tid;		/* where its row is (locked or inserted) */
+	bool		first_set[LF_STAGE_COUNT];
+	bool		init_exists;
+	LfStage		init_stage;
+	bool		init_was_customer;
+	bool		engagement_as_of_null;
+	bool		inserted;		/* we inserted its row in this batch */
+	bool		exists;
+	LfStage		stage;
+	bool		was_customer;
+	bool		needs_insert;	/* new lead not yet in the table */
+	LfStage		entry_stage;
+	bool		dirty;
+	bool		moved;
+	bool		team_set;
+	bool		has_due;
 	bool		existing;
 	bool		has_fit;
 	bool		fit_isnull;
-	Datum		fit;
-	TimestampTz fit_at;			/* when the fit score was computed */
 	bool		route;			/* route after the update */
-	int			first_change;	/* its first change in the batch */
 } LfLead;
 
 typedef struct LfDeal
@@ -1613,10 +1614,20 @@ lf_buf_strdup(const char *s)
 	return s ? MemoryContextStrdup(lf_buf_cxt, s) : NULL;
 }
 
+/* a copy of s, or same when it is a buffered copy with the same text */
+static const char *
+lf_buf_strdup_as(const char *s, const char *same)
+{
+	if (s != NULL && same != NULL && strcmp(s, same) == 0)
+		return same;
+	return lf_buf_strdup(s);
+}
+
 void
 lf_buffer_add(const LfChange *change)
 {
 	LfChange   *c;
+	LfChange   *prev;
 	MemoryContext old;
 
 	if (lf_buf_cxt == NULL)
@@ -1635,17 +1646,19 @@ lf_buffer_add(const LfChange *change)
 	}
 	old = MemoryContextSwitchTo(lf_buf_cxt);
 	c = &lf_buf[lf_buf_n];
+	prev = lf_buf_n > 0 ? &lf_buf[lf_buf_n - 1] : NULL;
 	*c = *change;
 	c->lead_key = lf_buf_strdup(change->lead_key);
 	c->reason = lf_buf_strdup(change->reason);
-	c->actor = lf_buf_strdup(change->actor);
 	c->team = lf_buf_strdup(change->team);
 	c->campaign = lf_buf_strdup(change->campaign);
 	c->owner = lf_buf_strdup(change->owner);
 	c->segment = lf_buf_strdup(change->segment);
-	c->source = lf_buf_strdup(change->source);
-	c->crm_table = lf_buf_strdup(change->crm_table);
-	c->crm_status = lf_buf_strdup(change->crm_status);
+	/* (the same for every row of a statement: shared with the previous change) */
+	c->actor = lf_buf_strdup_as(change->actor, prev ? prev->actor : NULL);
+	c->source = lf_buf_strdup_as(change->source, prev ? prev->source : NULL);
+	c->crm_table = lf_buf_strdup_as(change->crm_table, prev ? prev->crm_table : NULL);
+	c->crm_status = lf_buf_strdup_as(change->crm_status, prev ? prev->crm_status : NULL);
 	c->violation = lf_buf_strdup(change->violation);
 	if (change->has_amount)
 		c->amount = PointerGetDatum(DatumGetNumericCopy(change->amount));
