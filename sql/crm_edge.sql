@@ -275,3 +275,53 @@ SELECT lead_funnel.sla_sweep('2026-03-10 09:00+00');
 SELECT lead_key, team FROM lead_funnel.lead WHERE lead_key = 'sla-2';
 UPDATE lead_funnel.sla_policy SET action = 'notify' WHERE stage::text = 'mql';
 DROP SCHEMA edge CASCADE;
+
+-- ---- the core path writes rows directly (tableio.c) ----
+CREATE SCHEMA edge;
+CREATE TABLE edge.d (id int PRIMARY KEY, st text);
+SELECT lead_funnel.attach('edge.d', 'id', 'st', '{"P": "prospect", "M": "mql", "S": "sal"}', '{"key_prefix": "d:"}');
+-- a user's row trigger on the ledger fires for these writes too
+CREATE FUNCTION edge.event_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'event % % -> %', NEW.lead_key, NEW.from_stage, NEW.to_stage;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER edge_seen AFTER INSERT ON lead_funnel.stage_event
+  FOR EACH ROW EXECUTE FUNCTION edge.event_seen();
+INSERT INTO edge.d VALUES (1, 'P'), (2, 'P');
+UPDATE edge.d SET st = 'M' WHERE id = 1;
+DROP TRIGGER edge_seen ON lead_funnel.stage_event;
+-- rolled-back savepoints take their events, leads and clocks with them, and
+-- the transaction goes on writing
+BEGIN;
+UPDATE edge.d SET st = 'M' WHERE id = 2;
+SAVEPOINT a;
+UPDATE edge.d SET st = 'S' WHERE id = 2;
+ROLLBACK TO SAVEPOINT a;
+SAVEPOINT b;
+UPDATE edge.d SET st = 'unmapped' WHERE id = 1;
+ROLLBACK TO SAVEPOINT b;
+UPDATE edge.d SET st = 'S' WHERE id = 1;
+COMMIT;
+SELECT lead_key, stage, sla_due_at IS NOT NULL AS clock_runs FROM lead_funnel.lead
+ WHERE lead_key LIKE 'd:%' ORDER BY 1;
+SELECT lead_key, from_stage, to_stage FROM lead_funnel.stage_event
+ WHERE lead_key LIKE 'd:%' ORDER BY event_id;
+SELECT lead_key, stage FROM lead_funnel.sla_clock WHERE lead_key LIKE 'd:%' ORDER BY 1, 2;
+-- an index created on the ledger in the middle of a transaction is
+-- maintained by the next move of that transaction
+BEGIN;
+UPDATE edge.d SET st = 'S' WHERE id = 2;
+CREATE INDEX edge_event_to_idx ON lead_funnel.stage_event (occurred_at, to_stage);
+SELECT (lead_funnel.move('d:1', 'sql', occurred_at => '2099-01-01 00:00+00')).to_stage;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*) AS found_through_new_index FROM lead_funnel.stage_event
+ WHERE occurred_at = '2099-01-01 00:00+00' AND to_stage::text = 'sql';
+ROLLBACK;
+-- lead.open_team follows the stage: the team while the lead is open
+SELECT (lead_funnel.move('d:9', 'mql', team => 'solo')).to_stage;
+SELECT stage, team, open_team FROM lead_funnel.lead WHERE lead_key = 'd:9';
+SELECT (lead_funnel.move('d:9', 'disqualified', 'no budget')).to_stage;
+SELECT stage, team, open_team FROM lead_funnel.lead WHERE lead_key = 'd:9';
+DROP SCHEMA edge CASCADE;
