@@ -170,8 +170,13 @@ UPDATE team SET active = true WHERE team = 'sued';
 -- a new team is known at once (the cached list is invalidated)
 INSERT INTO team VALUES ('west', 5, true, NULL);
 SELECT to_stage, team FROM move('A-4', 'sql', occurred_at => '2026-03-01 10:00+00', team => 'west');
+-- a team with open leads cannot be deleted (23503) ...
 DELETE FROM team WHERE team = 'west';
-SELECT move('A-4', 'opportunity', occurred_at => '2026-03-01 11:00+00', team => 'west');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- ... with its lead moved elsewhere it can, and is unknown at once
+SELECT to_stage, team FROM move('A-4', 'opportunity', occurred_at => '2026-03-01 10:30+00', team => 'sued');
+DELETE FROM team WHERE team = 'west';
+SELECT move('A-4', 'customer', occurred_at => '2026-03-01 11:00+00', team => 'west');
 
 -- invalid: route() arguments
 SELECT route(NULL);
@@ -222,3 +227,33 @@ EXPLAIN (COSTS OFF)
 SELECT count(*) FROM lead_funnel.lead l
  WHERE l.open_team = 'nord';
 RESET enable_seqscan;
+
+-- renaming a team takes its leads along (open and closed): lead.team and the
+-- load routing counts follow; the history keeps the old name
+TRUNCATE lead_funnel.team;
+INSERT INTO lead_funnel.team (team, capacity) VALUES ('alt', 10), ('andere', 10);
+SELECT (lead_funnel.move('TN-1', 'mql', team => 'alt', occurred_at => '2026-05-01 09:00+00')).to_stage;
+SELECT (lead_funnel.move('TN-2', 'mql', team => 'alt', occurred_at => '2026-05-01 09:00+00')).to_stage;
+SELECT (lead_funnel.move('TN-2', 'disqualified', 'spam', occurred_at => '2026-05-01 10:00+00')).to_stage;
+UPDATE lead_funnel.team SET team = 'neu' WHERE team = 'alt';
+SELECT lead_key, stage, team, open_team FROM lead_funnel.lead WHERE lead_key LIKE 'TN-%' ORDER BY 1;
+SELECT DISTINCT team FROM lead_funnel.assignment WHERE lead_key LIKE 'TN-%';
+SELECT team, open_leads FROM lead_funnel.kpi_team_load WHERE team IN ('neu', 'andere') ORDER BY 1;
+-- a team with open leads cannot be deleted (23503) ...
+DELETE FROM lead_funnel.team WHERE team = 'neu';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- ... once they are closed it can; closed leads keep the name
+SELECT (lead_funnel.move('TN-1', 'disqualified', 'spam', occurred_at => '2026-05-01 11:00+00')).to_stage;
+DELETE FROM lead_funnel.team WHERE team = 'neu';
+SELECT lead_key, team, open_team FROM lead_funnel.lead WHERE lead_key LIKE 'TN-%' ORDER BY 1;
+-- a rename by a role that may edit teams but not write the ledger
+CREATE ROLE regress_lf_team_editor;
+GRANT USAGE ON SCHEMA lead_funnel TO regress_lf_team_editor;
+GRANT SELECT, UPDATE ON lead_funnel.team TO regress_lf_team_editor;
+SELECT (lead_funnel.move('TN-3', 'mql', team => 'andere', occurred_at => '2026-05-01 09:00+00')).to_stage;
+SET ROLE regress_lf_team_editor;
+UPDATE lead_funnel.team SET team = 'other' WHERE team = 'andere';
+RESET ROLE;
+SELECT lead_key, team, open_team FROM lead_funnel.lead WHERE lead_key = 'TN-3';
+DROP OWNED BY regress_lf_team_editor;
+DROP ROLE regress_lf_team_editor;

@@ -48,6 +48,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -622,4 +623,99 @@ lf_route_fn(PG_FUNCTION_ARGS)
 	if (team == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(team));
+}
+
+/* ---- renaming and deleting teams ---- */
+
+typedef struct LfTeamChange
+{
+	const char *old_name;
+	const char *new_name;		/* NULL: the team is deleted */
+	int64		open_leads;		/* deleted: its open leads */
+} LfTeamChange;
+
+/* (run as the owner, through lf_as_owner) */
+static void
+lf_team_apply(void *arg)
+{
+	LfTeamChange *tc = arg;
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(tc->old_name);
+	if (tc->new_name != NULL)
+	{
+		SPIPlanPtr	plan;
+
+		values[1] = CStringGetTextDatum(tc->new_name);
+		plan = SPI_prepare("UPDATE lead_funnel.lead SET team = $2"
+						   " WHERE team OPERATOR(pg_catalog.=) $1",
+						   2, (Oid[]) {TEXTOID, TEXTOID});
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		lf_exec(plan, values, NULL, 0);
+		SPI_freeplan(plan);
+	}
+	else
+	{
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM lead_funnel.lead"
+								  " WHERE open_team OPERATOR(pg_catalog.=) $1",
+								  1, (Oid[]) {TEXTOID}, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not count the open leads of team \"%s\"", tc->old_name);
+		tc->open_leads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+}
+
+PG_FUNCTION_INFO_V1(lf_team_changed);
+
+/*
+ * Row trigger on lead_funnel.team.  AFTER UPDATE: a renamed team takes its
+ * leads along (lead.team, and with it open_team and routing's load count);
+ * the history (stage_event, assignment, sla_breach) keeps the name of its
+ * time.  BEFORE DELETE: a team that still has open leads cannot go (their
+ * load would no longer count anywhere).
+ */
+Datum
+lf_team_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			col;
+	LfTeamChange tc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lf_team_changed() must be called as a row trigger")));
+	desc = RelationGetDescr(td->tg_relation);
+	col = SPI_fnumber(desc, "team");
+	if (col <= 0)
+		elog(ERROR, "table \"%s\" has no column \"team\"", RelationGetRelationName(td->tg_relation));
+	memset(&tc, 0, sizeof(tc));
+	tc.old_name = SPI_getvalue(td->tg_trigtuple, desc, col);
+
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		tc.new_name = SPI_getvalue(td->tg_newtuple, desc, col);
+		if (tc.old_name != NULL && tc.new_name != NULL &&
+			strcmp(tc.old_name, tc.new_name) != 0)
+			lf_as_owner(lf_team_apply, &tc);
+		return PointerGetDatum(NULL);
+	}
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		if (tc.old_name != NULL)
+			lf_as_owner(lf_team_apply, &tc);
+		if (tc.open_leads > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("team \"%s\" still has %lld open leads", tc.old_name,
+							(long long) tc.open_leads),
+					 errhint("Move its open leads to other teams first (lead_funnel.route(lead_key, exclude_team) or move(..., team => ...)), or keep the team with active = false.")));
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+	elog(ERROR, "lf_team_changed() fired for an unexpected event");
+	return PointerGetDatum(NULL);	/* keep compiler quiet */
 }
