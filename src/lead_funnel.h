@@ -181,6 +181,7 @@ typedef struct LfTable
 	struct RelationData *keyidx;
 	struct IndexScanDescData *scan;
 	struct BulkInsertStateData *bistate;	/* the page rows go to */
+	struct SnapshotData *snapshot;	/* of the key probes of this use */
 	bool		after_triggers;
 	bool		in_use;			/* between lf_table_open and _close */
 	bool		cached;			/* kept open for the transaction (else: one use) */
@@ -198,6 +199,7 @@ extern void lf_table_copy_row(LfTable *t);
 extern void lf_table_new_row(LfTable *t);
 extern void lf_table_insert(LfTable *t);
 extern void lf_table_update(LfTable *t);
+extern void lf_table_update_ext(LfTable *t, bool generated);
 extern void lf_tables_xact_end(bool commit);
 extern void lf_tables_subxact_abort(void);
 extern void lf_tables_close_idle(void);

@@ -1389,7 +1389,12 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					ln[c_fit] = l->fit_isnull;
 				}
 				ExecStoreVirtualTuple(tl->newslot);
-				lf_table_update(tl);
+				/* open_team depends on stage and team only */
+				lf_table_update_ext(tl, (l->moved && lf_stage_is_open(l->stage) !=
+										 lf_stage_is_open(DatumGetLfStage(tl->slot->tts_values[c_stage]))) ||
+									(l->team_set && l->team != NULL &&
+									 (tl->slot->tts_isnull[c_team] ||
+									  strcmp(l->team, TextDatumGetCString(tl->slot->tts_values[c_team])) != 0)));
 				ExecClearTuple(tl->slot);
 				ResetPerTupleExprContext(tl->estate);
 

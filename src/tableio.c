@@ -227,8 +227,13 @@ lf_table_destroy(LfTable *t, bool clean)
 	}
 	if (clean)
 		ExecResetTupleTable(t->estate->es_tupleTable, false);
-	else if (t->bistate)
-		t->bistate->current_buf = InvalidBuffer;	/* the failing owner unpins it */
+	else
+	{
+		/* the failing owner unpins the buffer and forgets the snapshot */
+		if (t->bistate)
+			t->bistate->current_buf = InvalidBuffer;
+		t->snapshot = NULL;
+	}
 	EvalPlanQualEnd(t->epq);
 	ExecCloseResultRelations(t->estate);	/* with the trigger machinery's */
 	ExecCloseRangeTableRelations(t->estate);
@@ -331,6 +336,11 @@ lf_table_close(LfTable *t)
 		AfterTriggerEndQuery(t->estate);
 	ExecClearTuple(t->slot);
 	ExecClearTuple(t->newslot);
+	if (t->snapshot)
+	{
+		UnregisterSnapshot(t->snapshot);
+		t->snapshot = NULL;
+	}
 	if (t->bistate && BufferIsValid(t->bistate->current_buf))
 	{
 		ReleaseBuffer(t->bistate->current_buf);
@@ -409,7 +419,15 @@ lf_table_find_key(LfTable *t, const char *key, bool lock)
 		TM_FailureData tmfd;
 		TM_Result	res;
 		bool		rr = IsolationUsesXactSnapshot();
-		Snapshot	snap = rr ? GetTransactionSnapshot() : GetLatestSnapshot();
+		Snapshot	snap;
+
+		/*
+		 * One snapshot for the use (a batch probes many keys): under READ
+		 * COMMITTED taken now, and again after a concurrent delete.
+		 */
+		if (t->snapshot == NULL)
+			t->snapshot = RegisterSnapshot(rr ? GetTransactionSnapshot() : GetLatestSnapshot());
+		snap = t->snapshot;
 
 		/* the scan keeps what it allocates for its life: in its context */
 		old = MemoryContextSwitchTo(t->estate->es_query_cxt);
@@ -432,6 +450,8 @@ lf_table_find_key(LfTable *t, const char *key, bool lock)
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("could not serialize access due to concurrent update")));
 			/* deleted meanwhile (READ COMMITTED): look again */
+			UnregisterSnapshot(t->snapshot);
+			t->snapshot = NULL;
 			continue;
 		}
 		elog(ERROR, "unexpected table_tuple_lock status: %u", res);
@@ -477,7 +497,38 @@ lf_table_insert(LfTable *t)
 void
 lf_table_update(LfTable *t)
 {
-	ExecSimpleRelationUpdate(t->rri, t->estate, t->epq, t->slot, t->newslot);
+	lf_table_update_ext(t, true);
+}
+
+/*
+ * The same; generated: false when the caller knows that no column a
+ * generated column depends on changed (the stored values are kept).  What
+ * ExecSimpleRelationUpdate does, which a table with row triggers still uses.
+ */
+void
+lf_table_update_ext(LfTable *t, bool generated)
+{
+	Relation	rel = t->rel;
+	TupleTableSlot *slot = t->newslot;
+	bool		update_indexes;
+
+	if (t->info->row_triggers)
+	{
+		ExecSimpleRelationUpdate(t->rri, t->estate, t->epq, t->slot, slot);
+		return;
+	}
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (rel->rd_att->constr)
+	{
+		if (generated && rel->rd_att->constr->has_generated_stored)
+			ExecComputeStoredGenerated(t->rri, t->estate, slot, CMD_UPDATE);
+		ExecConstraints(t->rri, slot, t->estate);
+	}
+	simple_table_tuple_update(rel, &t->slot->tts_tid, slot, t->estate->es_snapshot,
+							  &update_indexes);
+	if (t->rri->ri_NumIndices > 0 && update_indexes)
+		list_free(ExecInsertIndexTuples(t->rri, slot, t->estate, true, false,
+										NULL, NIL));
 }
 
 /*
