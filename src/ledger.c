@@ -292,6 +292,20 @@ lf_free_plan(SPIPlanPtr *plan)
 	*plan = NULL;
 }
 
+/* parameters of the insert of new leads, all arrays */
+enum
+{
+	I_KEY, I_STAGE, I_ENTERED, I_CREATED, I_OWNER, I_TEAM, I_CAMPAIGN, I_SEGMENT,
+	I_EXISTING, I_FIRST, I_RECYCLED = I_FIRST + 9, I_DUE, I_FIT, I_NPARAMS
+};
+
+/* the stages with a first-reached column, in the order of lead's columns */
+static const LfStage lf_first_cols[9] = {
+	LF_STAGE_PROSPECT, LF_STAGE_MQL, LF_STAGE_SAL, LF_STAGE_SQL,
+	LF_STAGE_OPPORTUNITY, LF_STAGE_CUSTOMER, LF_STAGE_RECYCLED,
+	LF_STAGE_DISQUALIFIED, LF_STAGE_LOST
+};
+
 void
 lf_prepare_plans(void)
 {
@@ -330,16 +344,44 @@ lf_prepare_plans(void)
 	lf_stage_typid = st;
 	lf_stage_arrayid = sta;
 
-	/* new leads, at their entry; the final UPDATE sets the rest */
-	t[0] = TEXTARRAYOID;
-	t[1] = sta;
-	t[2] = TIMESTAMPTZARRAYOID;
-	lf_plan_insert = lf_prepare_opts(
-		"INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at)"
-		" SELECT u.k, u.s, u.t, u.t FROM (SELECT pg_catalog.unnest($1) AS k,"
-		"  pg_catalog.unnest($2) AS s, pg_catalog.unnest($3) AS t) AS u"
-		" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key, ctid",
-		3, t, CURSOR_OPT_GENERIC_PLAN);
+	/*
+	 * New leads, as the batch leaves them (the final update skips them): a
+	 * row written at its full width leaves the room its page keeps free for
+	 * the lead's next moves (HOT updates), which a narrow first version
+	 * followed by a wide one in the same transaction would have taken.
+	 */
+	{
+		Oid			ti[I_NPARAMS];
+		int			j;
+
+		ti[I_KEY] = TEXTARRAYOID;
+		ti[I_STAGE] = sta;
+		ti[I_ENTERED] = TIMESTAMPTZARRAYOID;
+		ti[I_CREATED] = TIMESTAMPTZARRAYOID;
+		for (j = I_OWNER; j <= I_SEGMENT; j++)
+			ti[j] = TEXTARRAYOID;
+		ti[I_EXISTING] = BOOLARRAYOID;
+		for (j = I_FIRST; j < I_FIRST + 9; j++)
+			ti[j] = TIMESTAMPTZARRAYOID;
+		ti[I_RECYCLED] = INT4ARRAYOID;
+		ti[I_DUE] = TIMESTAMPTZARRAYOID;
+		ti[I_FIT] = NUMERICARRAYOID;
+		lf_plan_insert = lf_prepare_opts(
+			"INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at,"
+			" owner, team, campaign, segment, is_existing_customer, prospect_at, mql_at, sal_at,"
+			" sql_at, opportunity_at, customer_at, last_recycled_at, disqualified_at, lost_at,"
+			" recycled_count, sla_due_at, fit_score)"
+			" SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+			"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+			"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
+			"  pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11),"
+			"  pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14),"
+			"  pg_catalog.unnest($15), pg_catalog.unnest($16), pg_catalog.unnest($17),"
+			"  pg_catalog.unnest($18), pg_catalog.unnest($19), pg_catalog.unnest($20),"
+			"  pg_catalog.unnest($21)) AS u"
+			" ON CONFLICT (lead_key) DO NOTHING RETURNING lead_key, ctid",
+			I_NPARAMS, ti, CURSOR_OPT_GENERIC_PLAN);
+	}
 
 	t[0] = TEXTOID;
 	t[1] = NUMERICOID;
@@ -1101,9 +1143,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	 */
 	for (attempt = 0;; attempt++)
 	{
-		LfArr		nk,
-					ns,
-					nt;
+		LfArr		ia[I_NPARAMS];
+		Datum		iv[I_NPARAMS];
 		int			nnew = 0;
 		LfLead	  **conflicted;
 		int			nconflicts = 0;
@@ -1113,26 +1154,50 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 		lf_validate(changes, n, lead_of, event_idx, event_from, event_team,
 					&nevents, &deals, &soft);
 
-		lf_arr_init(&nk, TEXTOID, nkeys);
-		lf_arr_init(&ns, lf_stage_typid, nkeys);
-		lf_arr_init(&nt, TIMESTAMPTZOID, nkeys);
-		for (k = 0; k < nkeys; k++)
 		{
-			l = order[k];
-			if (!l->needs_insert)
-				continue;
-			lf_arr_text(&nk, l->key);
-			lf_arr_add(&ns, LfStageGetDatum(l->entry_stage), false);
-			lf_arr_add(&nt, TimestampTzGetDatum(l->entry_at), false);
-			nnew++;
-		}
-		if (nnew == 0)
-			break;
+			int			j;
 
-		v[0] = lf_arr_done(&nk);
-		v[1] = lf_arr_done(&ns);
-		v[2] = lf_arr_done(&nt);
-		lf_exec(lf_plan_insert, v, NULL, 0);
+			lf_arr_init(&ia[I_KEY], TEXTOID, nkeys);
+			lf_arr_init(&ia[I_STAGE], lf_stage_typid, nkeys);
+			lf_arr_init(&ia[I_ENTERED], TIMESTAMPTZOID, nkeys);
+			lf_arr_init(&ia[I_CREATED], TIMESTAMPTZOID, nkeys);
+			for (j = I_OWNER; j <= I_SEGMENT; j++)
+				lf_arr_init(&ia[j], TEXTOID, nkeys);
+			lf_arr_init(&ia[I_EXISTING], BOOLOID, nkeys);
+			for (j = I_FIRST; j < I_FIRST + 9; j++)
+				lf_arr_init(&ia[j], TIMESTAMPTZOID, nkeys);
+			lf_arr_init(&ia[I_RECYCLED], INT4OID, nkeys);
+			lf_arr_init(&ia[I_DUE], TIMESTAMPTZOID, nkeys);
+			lf_arr_init(&ia[I_FIT], NUMERICOID, nkeys);
+			for (k = 0; k < nkeys; k++)
+			{
+				l = order[k];
+				if (!l->needs_insert)
+					continue;
+				lf_arr_text(&ia[I_KEY], l->key);
+				lf_arr_add(&ia[I_STAGE], LfStageGetDatum(l->stage), false);
+				lf_arr_add(&ia[I_ENTERED], TimestampTzGetDatum(l->entered), false);
+				lf_arr_add(&ia[I_CREATED], TimestampTzGetDatum(l->entry_at), false);
+				lf_arr_text(&ia[I_OWNER], l->owner);
+				lf_arr_text(&ia[I_TEAM], l->team_set ? l->team : NULL);
+				lf_arr_text(&ia[I_CAMPAIGN], l->campaign);
+				lf_arr_text(&ia[I_SEGMENT], l->segment);
+				lf_arr_add(&ia[I_EXISTING], BoolGetDatum(l->existing), false);
+				for (j = 0; j < 9; j++)
+					lf_arr_add(&ia[I_FIRST + j],
+							   TimestampTzGetDatum(l->first_at[lf_first_cols[j]]),
+							   !l->first_set[lf_first_cols[j]]);
+				lf_arr_add(&ia[I_RECYCLED], Int32GetDatum(l->recycled_inc), false);
+				lf_arr_add(&ia[I_DUE], TimestampTzGetDatum(l->due), !(l->moved && l->has_due));
+				lf_arr_add(&ia[I_FIT], l->fit, !l->has_fit || l->fit_isnull);
+				nnew++;
+			}
+			if (nnew == 0)
+				break;
+			for (j = 0; j < I_NPARAMS; j++)
+				iv[j] = lf_arr_done(&ia[j]);
+		}
+		lf_exec(lf_plan_insert, iv, NULL, 0);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
@@ -1272,11 +1337,6 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	{
 		LfLead	  **byrow;
 		int			nbyrow = 0;
-		static const LfStage first_cols[9] = {
-			LF_STAGE_PROSPECT, LF_STAGE_MQL, LF_STAGE_SAL, LF_STAGE_SQL,
-			LF_STAGE_OPPORTUNITY, LF_STAGE_CUSTOMER, LF_STAGE_RECYCLED,
-			LF_STAGE_DISQUALIFIED, LF_STAGE_LOST
-		};
 		static const char *const first_names[9] = {
 			"prospect_at", "mql_at", "sal_at", "sql_at", "opportunity_at",
 			"customer_at", "last_recycled_at", "disqualified_at", "lost_at"
@@ -1326,6 +1386,9 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 				l = byrow[k];
 				MemoryContextReset(rowcxt);
 				old = MemoryContextSwitchTo(rowcxt);
+				/* a lead inserted by this batch has its final state already */
+				if (l->inserted)
+					goto clock;
 				/* the row we locked (or inserted) in this batch */
 				if (!table_tuple_fetch_row_version(tl->rel, &l->tid, SnapshotAny, tl->slot))
 					elog(ERROR, "lead_funnel: lead \"%s\" not found at its row", l->key);
@@ -1370,7 +1433,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 				lf_set_text_keep(lv, ln, c_segment, l->segment);
 				for (j = 0; j < 9; j++)
 				{
-					LfStage		st = first_cols[j];
+					LfStage		st = lf_first_cols[j];
 
 					/* first time reached: kept; last recycled: replaced */
 					if (l->first_set[st] && (ln[c_first[j]] || st == LF_STAGE_RECYCLED))
@@ -1399,6 +1462,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 				ResetPerTupleExprContext(tl->estate);
 
 				/* the SLA clock of the stage it entered */
+		clock:
 				if (l->moved && l->has_due)
 				{
 					Datum	   *cv;
