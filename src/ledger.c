@@ -558,14 +558,20 @@ typedef struct LfEventPos
 	int			i;				/* position in the batch's events */
 } LfEventPos;
 
-/* qsort comparator: leads by the position of their row */
-static int
-lf_lead_tid_cmp(const void *a, const void *b)
+/* a lead and the position of its row, for walking the leads in heap order */
+typedef struct LfRowPos
 {
-	LfLead	   *x = *(LfLead *const *) a;
-	LfLead	   *y = *(LfLead *const *) b;
+	uint64		row;			/* block << 16 | offset */
+	LfLead	   *lead;
+} LfRowPos;
 
-	return ItemPointerCompare(&x->tid, &y->tid);
+static int
+lf_row_pos_cmp(const void *a, const void *b)
+{
+	uint64		x = ((const LfRowPos *) a)->row;
+	uint64		y = ((const LfRowPos *) b)->row;
+
+	return (x > y) - (x < y);
 }
 
 /* reset the working state of every lead to what the table holds */
@@ -794,21 +800,44 @@ lf_validate(LfChange *changes, int n, LfLead **lead_of, int *event_idx, LfStage 
 	}
 }
 
-/* the state of the leads the last lock (or read) statement returned */
-/* a change's key and position: sorted by key, then position */
+/*
+ * A change's key and position: sorted by key (byte order), then position.
+ * abbrev holds the key's first 8 bytes, big-endian and zero-padded, so that
+ * most comparisons are one integer comparison (as the sort of text datums
+ * does with abbreviated keys).
+ */
 typedef struct LfKeyPos
 {
+	uint64		abbrev;
 	const char *key;
 	int			i;
 } LfKeyPos;
+
+static uint64
+lf_key_abbrev(const char *key)
+{
+	uint64		v = 0;
+	int			j;
+
+	for (j = 0; j < 8; j++)
+	{
+		v <<= 8;
+		if (*key != '\0')
+			v |= (unsigned char) *key++;
+	}
+	return v;
+}
 
 static int
 lf_key_pos_cmp(const void *a, const void *b)
 {
 	const LfKeyPos *x = a;
 	const LfKeyPos *y = b;
-	int			c = strcmp(x->key, y->key);
+	int			c;
 
+	if (x->abbrev != y->abbrev)
+		return x->abbrev < y->abbrev ? -1 : 1;
+	c = strcmp(x->key, y->key);
 	if (c != 0)
 		return c;
 	return (x->i > y->i) - (x->i < y->i);
@@ -1082,6 +1111,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 	for (i = 0; i < n; i++)
 	{
 		bykey[i].key = changes[i].lead_key;
+		bykey[i].abbrev = lf_key_abbrev(changes[i].lead_key);
 		bykey[i].i = i;
 	}
 	qsort(bykey, n, sizeof(LfKeyPos), lf_key_pos_cmp);
@@ -1342,13 +1372,25 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			"customer_at", "last_recycled_at", "disqualified_at", "lost_at"
 		};
 
-		byrow = palloc(sizeof(LfLead *) * nkeys);
-		for (k = 0; k < nkeys; k++)
 		{
-			if (order[k]->dirty)
-				byrow[nbyrow++] = order[k];
+			LfRowPos   *pos = palloc(sizeof(LfRowPos) * nkeys);
+
+			for (k = 0; k < nkeys; k++)
+			{
+				l = order[k];
+				if (!l->dirty)
+					continue;
+				pos[nbyrow].row = ((uint64) ItemPointerGetBlockNumberNoCheck(&l->tid) << 16) |
+					ItemPointerGetOffsetNumberNoCheck(&l->tid);
+				pos[nbyrow].lead = l;
+				nbyrow++;
+			}
+			qsort(pos, nbyrow, sizeof(LfRowPos), lf_row_pos_cmp);
+			byrow = palloc(sizeof(LfLead *) * Max(nbyrow, 1));
+			for (k = 0; k < nbyrow; k++)
+				byrow[k] = pos[k].lead;
+			pfree(pos);
 		}
-		qsort(byrow, nbyrow, sizeof(LfLead *), lf_lead_tid_cmp);
 
 		if (nbyrow > 0)
 		{

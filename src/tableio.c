@@ -13,10 +13,13 @@
  *	 - a lead is found through its primary key and locked (under READ
  *	   COMMITTED the latest version is locked, as UPDATE's EvalPlanQual
  *	   would; under REPEATABLE READ a concurrent update is a serialization
- *	   failure, 40001);
- *	 - rows are inserted and updated with ExecSimpleRelationInsert/Update:
- *	   NOT NULL and CHECK constraints, generated columns, index entries
- *	   (partial indexes included) and row triggers, if any.
+ *	   failure, 40001), or only read when the caller holds a table lock;
+ *	 - a row is inserted or updated with NOT NULL and CHECK constraints,
+ *	   generated columns and index entries (partial indexes included), as
+ *	   ExecSimpleRelationInsert/Update do; an insert keeps the heap page it
+ *	   filled pinned for the next row.  A table with row triggers (a user's)
+ *	   goes through ExecSimpleRelationInsert/Update themselves, which fire
+ *	   them.
  *
  * Statement triggers do not fire: the ledger guards (lf_ledger_guard) are
  * statement triggers that keep every other writer out, and these writes
@@ -25,9 +28,11 @@
  *
  * Column numbers, the identity sequences and the key index of each table are
  * cached per backend and forgotten when the table's relcache entry is
- * invalidated.  Writes use the current command id; lf_table_close() makes
- * them visible to the rest of the statement (CommandCounterIncrement, as
- * SPI does after a write).
+ * invalidated.  The open tables themselves (relation, indexes, executor
+ * state) are kept for the rest of the transaction: see lf_table_build().
+ * Writes use the current command id; lf_table_close() makes them visible to
+ * the rest of the statement (CommandCounterIncrement, as SPI does after a
+ * write).
  *
  *-------------------------------------------------------------------------
  */

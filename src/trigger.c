@@ -104,6 +104,10 @@ typedef struct LfAttach
 	bool		ignore_unmapped;	/* on_unmapped = ignore */
 	int			nmap;
 	LfMapEntry *map;
+	int			nout;			/* output functions, by attribute number - 1 */
+	FmgrInfo   *out;
+	bool	   *out_set;
+	bool	   *out_varlena;
 } LfAttach;
 
 static HTAB *lf_attach_hash = NULL;
@@ -278,6 +282,10 @@ lf_attach_build(LfAttach *a, Relation rel, Trigger *trigger)
 	old = MemoryContextSwitchTo(a->cxt);
 
 	a->relid = RelationGetRelid(rel);
+	a->nout = RelationGetDescr(rel)->natts;
+	a->out = palloc0(sizeof(FmgrInfo) * Max(a->nout, 1));
+	a->out_set = palloc0(sizeof(bool) * Max(a->nout, 1));
+	a->out_varlena = palloc0(sizeof(bool) * Max(a->nout, 1));
 	a->table_name = lf_attached_table_name(rel, trigger);
 	{
 		Trigger    *flush = lf_find_trigger(rel, "lead_funnel_flush");
@@ -404,13 +412,36 @@ lf_attach_get(Relation rel, Trigger *trigger)
 
 /* ---- reading a CRM row ---- */
 
-/* column value as text (its type's output function), or NULL */
+/*
+ * Column value as text (its type's output function, looked up once per
+ * attachment), or NULL.
+ */
 static char *
-lf_column_text(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+lf_column_text(LfAttach *a, HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 {
+	Datum		d;
+	bool		isnull;
+
 	if (attnum == InvalidAttrNumber)
 		return NULL;
-	return SPI_getvalue(tuple, desc, attnum);
+	if (attnum > a->nout)
+		return SPI_getvalue(tuple, desc, attnum);	/* (not seen at attach time) */
+	d = heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		return NULL;
+	if (!a->out_set[attnum - 1])
+	{
+		Oid			foid;
+		bool		isvarlena;
+
+		getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid, &foid, &isvarlena);
+		fmgr_info_cxt(foid, &a->out[attnum - 1], a->cxt);
+		a->out_varlena[attnum - 1] = isvarlena;
+		a->out_set[attnum - 1] = true;
+	}
+	if (a->out_varlena[attnum - 1])
+		d = PointerGetDatum(PG_DETOAST_DATUM(d));	/* as SPI_getvalue does */
+	return OutputFunctionCall(&a->out[attnum - 1], d);
 }
 
 /*
@@ -426,7 +457,7 @@ lf_key_text(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 	char	   *s;
 
 	if (!a->key_fixed_style)
-		return lf_column_text(tuple, desc, a->key_att);
+		return lf_column_text(a, tuple, desc, a->key_att);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -438,7 +469,7 @@ lf_key_text(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	s = lf_column_text(tuple, desc, a->key_att);
+	s = lf_column_text(a, tuple, desc, a->key_att);
 	AtEOXact_GUC(true, nest);
 	return s;
 }
@@ -523,7 +554,7 @@ lf_row_attributes(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 		else if (typid == INT2OID || typid == INT4OID || typid == INT8OID ||
 				 typid == NUMERICOID || typid == FLOAT4OID || typid == FLOAT8OID)
 		{
-			char	   *txt = SPI_getvalue(tuple, desc, a->attr_att[i]);
+			char	   *txt = lf_column_text(a, tuple, desc, a->attr_att[i]);
 
 			if (strcmp(txt, "NaN") == 0 || strstr(txt, "Infinity") != NULL)
 			{
@@ -542,7 +573,7 @@ lf_row_attributes(LfAttach *a, HeapTuple tuple, TupleDesc desc)
 		}
 		else
 		{
-			char	   *txt = SPI_getvalue(tuple, desc, a->attr_att[i]);
+			char	   *txt = lf_column_text(a, tuple, desc, a->attr_att[i]);
 
 			v.type = jbvString;
 			v.val.string.val = txt;
@@ -600,7 +631,7 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 	c->force_entry = backfill;
 	c->entry_only = backfill;
 	c->crm_table = a->table_name;
-	status = lf_column_text(newtup, desc, a->status_att);
+	status = lf_column_text(a, newtup, desc, a->status_att);
 	c->crm_status = status;
 
 	if (oldtup && lf_column_changed(oldtup, newtup, desc, a->key_att))
@@ -633,7 +664,7 @@ lf_row_change(LfAttach *a, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
 
 	for (i = 0; i < LF_NUM_OPTCOLS; i++)
 	{
-		opt[i] = lf_column_text(newtup, desc, a->opt_att[i]);
+		opt[i] = lf_column_text(a, newtup, desc, a->opt_att[i]);
 		if (oldtup && i != LF_COL_REASON && i != LF_COL_AMOUNT &&
 			lf_column_changed(oldtup, newtup, desc, a->opt_att[i]))
 			side_changed = true;
