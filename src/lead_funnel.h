@@ -182,6 +182,9 @@ typedef struct LfTable
 	struct IndexScanDescData *scan;
 	struct BulkInsertStateData *bistate;	/* the page rows go to */
 	struct SnapshotData *snapshot;	/* of the key probes of this use */
+	struct TupleTableSlot **batch;	/* rows queued by lf_table_insert_later */
+	int			nbatch;			/* rows queued */
+	int			nslots;			/* slots made in batch */
 	bool		after_triggers;
 	bool		in_use;			/* between lf_table_open and _close */
 	bool		cached;			/* kept open for the transaction (else: one use) */
@@ -198,6 +201,8 @@ extern int	lf_table_col(LfTable *t, const char *colname);
 extern void lf_table_copy_row(LfTable *t);
 extern void lf_table_new_row(LfTable *t);
 extern void lf_table_insert(LfTable *t);
+extern void lf_table_insert_later(LfTable *t);
+extern void lf_table_flush(LfTable *t);
 extern void lf_table_update(LfTable *t);
 extern void lf_table_update_ext(LfTable *t, bool generated);
 extern void lf_tables_xact_end(bool commit);

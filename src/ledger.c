@@ -1349,7 +1349,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 			lf_set_text(ev, en, c_reason, c->reason);
 			lf_set_text(ev, en, c_source, c->source);
 			ExecStoreVirtualTuple(te->newslot);
-			lf_table_insert(te);
+			lf_table_insert_later(te);
 			MemoryContextSwitchTo(old);
 			if (want_event && k == 0)
 			{
@@ -1530,7 +1530,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					cv[cc_entered] = TimestampTzGetDatum(l->entered);
 					cn[cc_entered] = false;
 					ExecStoreVirtualTuple(tc->newslot);
-					lf_table_insert(tc);
+					lf_table_insert_later(tc);
 					ResetPerTupleExprContext(tc->estate);
 				}
 				MemoryContextSwitchTo(old);

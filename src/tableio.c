@@ -238,6 +238,7 @@ lf_table_destroy(LfTable *t, bool clean)
 		if (t->bistate)
 			t->bistate->current_buf = InvalidBuffer;
 		t->snapshot = NULL;
+		t->nbatch = 0;
 	}
 	EvalPlanQualEnd(t->epq);
 	ExecCloseResultRelations(t->estate);	/* with the trigger machinery's */
@@ -337,6 +338,7 @@ lf_table_open(const char *name)
 void
 lf_table_close(LfTable *t)
 {
+	lf_table_flush(t);
 	if (t->after_triggers)
 		AfterTriggerEndQuery(t->estate);
 	ExecClearTuple(t->slot);
@@ -496,6 +498,73 @@ lf_table_insert(LfTable *t)
 	if (t->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(t->rri, slot, t->estate, false, false,
 										NULL, NIL));
+}
+
+/*
+ * Queue the row in t->newslot for insertion; lf_table_flush() (or
+ * lf_table_close()) writes the queued rows with one multi-insert per page,
+ * as COPY does, then their index entries.  A table with row triggers gets
+ * the row inserted at once.
+ */
+#define LF_TABLE_BATCH 1000
+
+void
+lf_table_insert_later(LfTable *t)
+{
+	Relation	rel = t->rel;
+	TupleTableSlot *slot = t->newslot;
+
+	if (t->info->row_triggers)
+	{
+		lf_table_insert(t);
+		return;
+	}
+	if (rel->rd_att->constr)
+	{
+		if (rel->rd_att->constr->has_generated_stored)
+			ExecComputeStoredGenerated(t->rri, t->estate, slot, CMD_INSERT);
+		ExecConstraints(t->rri, slot, t->estate);
+	}
+	if (t->nbatch == t->nslots)
+	{
+		/* one more slot (made as needed: a single move needs one) */
+		MemoryContext old = MemoryContextSwitchTo(t->estate->es_query_cxt);
+
+		if (t->batch == NULL)
+			t->batch = palloc(sizeof(TupleTableSlot *) * LF_TABLE_BATCH);
+		t->batch[t->nslots++] = ExecAllocTableSlot(&t->estate->es_tupleTable,
+												   t->slot->tts_tupleDescriptor,
+												   table_slot_callbacks(rel));
+		MemoryContextSwitchTo(old);
+	}
+	ExecCopySlot(t->batch[t->nbatch], slot);	/* (a copy of its own) */
+	t->nbatch++;
+	if (t->nbatch == LF_TABLE_BATCH)
+		lf_table_flush(t);
+}
+
+/* write the queued rows */
+void
+lf_table_flush(LfTable *t)
+{
+	int			i;
+
+	if (t->nbatch == 0)
+		return;
+	if (t->bistate == NULL)
+		t->bistate = MemoryContextAllocZero(t->estate->es_query_cxt,
+											sizeof(BulkInsertStateData));
+	table_multi_insert(t->rel, t->batch, t->nbatch, GetCurrentCommandId(true), 0,
+					   t->bistate);
+	for (i = 0; i < t->nbatch; i++)
+	{
+		if (t->rri->ri_NumIndices > 0)
+			list_free(ExecInsertIndexTuples(t->rri, t->batch[i], t->estate, false,
+											false, NULL, NIL));
+		ExecClearTuple(t->batch[i]);
+		ResetPerTupleExprContext(t->estate);
+	}
+	t->nbatch = 0;
 }
 
 /* replace the row locked in t->slot by the row in t->newslot */
