@@ -1429,82 +1429,82 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 				MemoryContextReset(rowcxt);
 				old = MemoryContextSwitchTo(rowcxt);
 				/* a lead inserted by this batch has its final state already */
-				if (l->inserted)
-					goto clock;
-				/* the row we locked (or inserted) in this batch */
-				if (!table_tuple_fetch_row_version(tl->rel, &l->tid, SnapshotAny, tl->slot))
-					elog(ERROR, "lead_funnel: lead \"%s\" not found at its row", l->key);
-
-				/*
-				 * A large batch read its leads under a table lock, without
-				 * row locks: under REPEATABLE READ a lead another session
-				 * changed after our snapshot is a serialization failure, as
-				 * for UPDATE (under READ COMMITTED the read came after the
-				 * lock and saw the latest rows).
-				 */
-				if (table_locked && !l->inserted && IsolationUsesXactSnapshot())
+				if (!l->inserted)
 				{
-					TM_FailureData tmfd;
-					TM_Result	res;
+					/* the row we locked (or read, under the table lock) */
+					if (!table_tuple_fetch_row_version(tl->rel, &l->tid, SnapshotAny, tl->slot))
+						elog(ERROR, "lead_funnel: lead \"%s\" not found at its row", l->key);
 
-					res = table_tuple_lock(tl->rel, &l->tid, GetTransactionSnapshot(), tl->slot,
-										   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
-										   LockWaitBlock, 0, &tmfd);
-					if (res == TM_Updated || res == TM_Deleted)
-						ereport(ERROR,
-								(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-								 errmsg("could not serialize access due to concurrent update")));
-					if (res != TM_Ok && res != TM_SelfModified)
-						elog(ERROR, "lead_funnel: could not lock lead \"%s\" (%d)", l->key, (int) res);
-				}
-				lf_table_copy_row(tl);
-				lv = tl->newslot->tts_values;
-				ln = tl->newslot->tts_isnull;
-				if (ln[c_key] || strcmp(TextDatumGetCString(lv[c_key]), l->key) != 0)
-					elog(ERROR, "lead_funnel: the row of lead \"%s\" moved", l->key);
-				if (l->moved)
-				{
-					lv[c_stage] = LfStageGetDatum(l->stage);
-					lv[c_entered] = TimestampTzGetDatum(l->entered);
-					lv[c_due] = TimestampTzGetDatum(l->due);
-					ln[c_due] = !l->has_due;
-				}
-				lf_set_text_keep(lv, ln, c_owner, l->owner);
-				lf_set_text_keep(lv, ln, c_team, l->team_set ? l->team : NULL);
-				lf_set_text_keep(lv, ln, c_campaign, l->campaign);
-				lf_set_text_keep(lv, ln, c_segment, l->segment);
-				for (j = 0; j < 9; j++)
-				{
-					LfStage		st = lf_first_cols[j];
-
-					/* first time reached: kept; last recycled: replaced */
-					if (l->first_set[st] && (ln[c_first[j]] || st == LF_STAGE_RECYCLED))
+					/*
+					 * A large batch read its leads under a table lock, without
+					 * row locks: under REPEATABLE READ a lead another session
+					 * changed after our snapshot is a serialization failure, as
+					 * for UPDATE (under READ COMMITTED the read came after the
+					 * lock and saw the latest rows).
+					 */
+					if (table_locked && IsolationUsesXactSnapshot())
 					{
-						lv[c_first[j]] = TimestampTzGetDatum(l->first_at[st]);
-						ln[c_first[j]] = false;
+						TM_FailureData tmfd;
+						TM_Result	res;
+
+						res = table_tuple_lock(tl->rel, &l->tid, GetTransactionSnapshot(), tl->slot,
+											   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+											   LockWaitBlock, 0, &tmfd);
+						if (res == TM_Updated || res == TM_Deleted)
+							ereport(ERROR,
+									(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+									 errmsg("could not serialize access due to concurrent update")));
+						if (res != TM_Ok && res != TM_SelfModified)
+							elog(ERROR, "lead_funnel: could not lock lead \"%s\" (%d)", l->key, (int) res);
 					}
+					lf_table_copy_row(tl);
+					lv = tl->newslot->tts_values;
+					ln = tl->newslot->tts_isnull;
+					if (ln[c_key] || strcmp(TextDatumGetCString(lv[c_key]), l->key) != 0)
+						elog(ERROR, "lead_funnel: the row of lead \"%s\" moved", l->key);
+					if (l->moved)
+					{
+						lv[c_stage] = LfStageGetDatum(l->stage);
+						lv[c_entered] = TimestampTzGetDatum(l->entered);
+						lv[c_due] = TimestampTzGetDatum(l->due);
+						ln[c_due] = !l->has_due;
+					}
+					lf_set_text_keep(lv, ln, c_owner, l->owner);
+					lf_set_text_keep(lv, ln, c_team, l->team_set ? l->team : NULL);
+					lf_set_text_keep(lv, ln, c_campaign, l->campaign);
+					lf_set_text_keep(lv, ln, c_segment, l->segment);
+					for (j = 0; j < 9; j++)
+					{
+						LfStage		st = lf_first_cols[j];
+
+						/* first time reached: kept; last recycled: replaced */
+						if (l->first_set[st] && (ln[c_first[j]] || st == LF_STAGE_RECYCLED))
+						{
+							lv[c_first[j]] = TimestampTzGetDatum(l->first_at[st]);
+							ln[c_first[j]] = false;
+						}
+					}
+					if (l->recycled_inc != 0)
+						lv[c_recycled] = Int32GetDatum(DatumGetInt32(lv[c_recycled]) + l->recycled_inc);
+					if (l->existing)
+						lv[c_existing] = BoolGetDatum(true);
+					if (l->has_fit)
+					{
+						lv[c_fit] = l->fit;
+						ln[c_fit] = l->fit_isnull;
+					}
+					ExecStoreVirtualTuple(tl->newslot);
+					/* open_team depends on stage and team only */
+					lf_table_update_ext(tl, (l->moved && lf_stage_is_open(l->stage) !=
+											 lf_stage_is_open(DatumGetLfStage(tl->slot->tts_values[c_stage]))) ||
+										(l->team_set && l->team != NULL &&
+										 (tl->slot->tts_isnull[c_team] ||
+										  strcmp(l->team, TextDatumGetCString(tl->slot->tts_values[c_team])) != 0)));
+					ExecClearTuple(tl->slot);
+					ResetPerTupleExprContext(tl->estate);
 				}
-				if (l->recycled_inc != 0)
-					lv[c_recycled] = Int32GetDatum(DatumGetInt32(lv[c_recycled]) + l->recycled_inc);
-				if (l->existing)
-					lv[c_existing] = BoolGetDatum(true);
-				if (l->has_fit)
-				{
-					lv[c_fit] = l->fit;
-					ln[c_fit] = l->fit_isnull;
-				}
-				ExecStoreVirtualTuple(tl->newslot);
-				/* open_team depends on stage and team only */
-				lf_table_update_ext(tl, (l->moved && lf_stage_is_open(l->stage) !=
-										 lf_stage_is_open(DatumGetLfStage(tl->slot->tts_values[c_stage]))) ||
-									(l->team_set && l->team != NULL &&
-									 (tl->slot->tts_isnull[c_team] ||
-									  strcmp(l->team, TextDatumGetCString(tl->slot->tts_values[c_team])) != 0)));
-				ExecClearTuple(tl->slot);
-				ResetPerTupleExprContext(tl->estate);
 
 				/* the SLA clock of the stage it entered */
-		clock:
 				if (l->moved && l->has_due)
 				{
 					Datum	   *cv;
