@@ -100,6 +100,13 @@ SELECT lead_key, stage, business_elapsed, state,
 -- the old mql leads are long breached; a lead without a clock is not listed
 SELECT lead_key, state FROM sla_status WHERE lead_key LIKE 'L-%' ORDER BY lead_key;
 COMMIT;
+-- a policy changed after the leads entered: at risk still means warn_fraction
+-- of the window agreed at entry (S-at-risk: 750 of its 1000 hours), not of
+-- today's 10 hours, which would put S-on-time (10 hours in, 990 to go) at risk
+BEGIN;
+UPDATE sla_policy SET max_business_time = '10 hours' WHERE stage = 'sal';
+SELECT lead_key, state FROM sla_status WHERE lead_key LIKE 'S-%' ORDER BY lead_key;
+ROLLBACK;
 -- a lead whose policy was deleted keeps its clock; its elapsed time is unknown
 DELETE FROM sla_policy WHERE stage = 'sal';
 SELECT lead_key, business_elapsed, state FROM sla_status WHERE lead_key LIKE 'S-%' ORDER BY lead_key;

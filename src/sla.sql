@@ -152,16 +152,21 @@ CREATE VIEW @extschema@.sla_status AS
          l.owner,
          l.stage_entered_at,
          l.sla_due_at,
-         @extschema@.business_time(l.stage_entered_at, pg_catalog.now(), p.calendar) AS business_elapsed,
+         e.business_elapsed,
          CASE
            WHEN pg_catalog.now() OPERATOR(pg_catalog.>=) l.sla_due_at THEN 'breached'
-           WHEN @extschema@.business_time(l.stage_entered_at, pg_catalog.now(), p.calendar)
-                OPERATOR(pg_catalog.>=) (p.max_business_time OPERATOR(pg_catalog.*) p.warn_fraction::float8)
+           -- at risk: warn_fraction of the window agreed at entry (entry to
+           -- due time) has passed, whatever the policy says today
+           WHEN e.business_elapsed OPERATOR(pg_catalog.>=)
+                (@extschema@.business_time(l.stage_entered_at, l.sla_due_at, p.calendar)
+                 OPERATOR(pg_catalog.*) p.warn_fraction::float8)
              THEN 'at_risk'
            ELSE 'on_time'
          END AS state
     FROM @extschema@.lead AS l
     LEFT JOIN @extschema@.sla_policy AS p ON p.stage OPERATOR(@extschema@.=) l.stage
+    CROSS JOIN LATERAL (SELECT @extschema@.business_time(l.stage_entered_at, pg_catalog.now(), p.calendar)
+                                 AS business_elapsed) AS e
    WHERE l.sla_due_at IS NOT NULL;
 COMMENT ON VIEW @extschema@.sla_status IS
   'every lead whose service-level clock runs, with the working time used and its state (on_time, at_risk, breached)';
@@ -174,7 +179,7 @@ COMMENT ON COLUMN @extschema@.sla_status.sla_due_at IS 'when the service level e
 COMMENT ON COLUMN @extschema@.sla_status.business_elapsed IS
   'working time since the lead entered the stage, in the policy''s calendar (NULL when the policy was deleted)';
 COMMENT ON COLUMN @extschema@.sla_status.state IS
-  'breached (now >= sla_due_at), at_risk (business_elapsed >= warn_fraction x max_business_time) or on_time';
+  'breached (now >= sla_due_at), at_risk (business_elapsed >= warn_fraction x the business time from entry to sla_due_at, the window agreed at entry) or on_time';
 
 -- The sweep: records new breaches, notifies, applies the actions.  Called
 -- once per sweep, so its SET search_path clause costs nothing that matters.
