@@ -274,19 +274,12 @@ lf_record_activity(PG_FUNCTION_ARGS)
 		{
 			LfChange	c;
 
-			memset(&c, 0, sizeof(c));
-			c.lead_key = key;
-			c.has_move = true;
-			c.to_stage = LF_STAGE_MQL;
-			c.actor = "scoring";
-			c.source = "scoring";
-			c.reason = NULL;
 			/*
 			 * The score is as of the lead's latest activity (a late activity
 			 * is added decayed to that time), so that is when it reached the
 			 * threshold; never before the lead entered its stage.
 			 */
-			c.occurred_at = Max(as_of, entered);
+			lf_system_move(&c, key, LF_STAGE_MQL, NULL, "scoring", Max(as_of, entered));
 			lf_auto_mql(&c);
 		}
 	}

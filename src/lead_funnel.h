@@ -161,6 +161,8 @@ extern struct ErrorData *lf_try_agreement(void (*fn) (void *arg), void *arg);
 extern char *lf_clip_key(const char *key);
 extern void lf_as_owner(void (*fn) (void *arg), void *arg);
 extern void lf_apply_one(void *change);
+extern void lf_system_move(LfChange *c, const char *lead_key, LfStage to,
+						   const char *reason, const char *who, TimestampTz at);
 extern bool lf_deal_amount_valid(Numeric amount);
 extern void lf_record_violation(const char *lead_key, const char *crm_table,
 								const char *crm_status, bool has_from, LfStage from,

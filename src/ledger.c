@@ -228,6 +228,24 @@ lf_as_owner(void (*fn) (void *arg), void *arg)
 	SPI_finish();
 }
 
+/*
+ * A move the extension makes itself (automatic MQL, an SLA action): actor
+ * and source are who, validated like any other move.
+ */
+void
+lf_system_move(LfChange *c, const char *lead_key, LfStage to, const char *reason,
+			   const char *who, TimestampTz at)
+{
+	memset(c, 0, sizeof(*c));
+	c->lead_key = lead_key;
+	c->has_move = true;
+	c->to_stage = to;
+	c->reason = reason;
+	c->actor = who;
+	c->source = who;
+	c->occurred_at = at;
+}
+
 /* apply one change (an LfChange *), as a callback of lf_as_owner() or
  * lf_try_agreement() */
 void
@@ -1019,6 +1037,16 @@ lf_arr_done(LfArr *a)
  * every touched lead (one statement), deals, and route new MQLs.
  * Callers are connected to SPI and run as the extension owner.
  */
+/* a text datum equals a C string (compared in place, no copy) */
+static bool
+lf_text_equals(Datum d, const char *s)
+{
+	text	   *t = DatumGetTextPP(d);
+	size_t		n = VARSIZE_ANY_EXHDR(t);
+
+	return n == strlen(s) && memcmp(VARDATA_ANY(t), s, n) == 0;
+}
+
 /* a text column of a new row: the string, or NULL */
 static void
 lf_set_text(Datum *values, bool *nulls, int col, const char *s)
@@ -1460,7 +1488,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					lf_table_copy_row(tl);
 					lv = tl->newslot->tts_values;
 					ln = tl->newslot->tts_isnull;
-					if (ln[c_key] || strcmp(TextDatumGetCString(lv[c_key]), l->key) != 0)
+					if (ln[c_key] || !lf_text_equals(lv[c_key], l->key))
 						elog(ERROR, "lead_funnel: the row of lead \"%s\" moved", l->key);
 					if (l->moved)
 					{
@@ -1499,7 +1527,7 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 											 lf_stage_is_open(DatumGetLfStage(tl->slot->tts_values[c_stage]))) ||
 										(l->team_set && l->team != NULL &&
 										 (tl->slot->tts_isnull[c_team] ||
-										  strcmp(l->team, TextDatumGetCString(tl->slot->tts_values[c_team])) != 0)));
+										  !lf_text_equals(tl->slot->tts_values[c_team], l->team))));
 					ExecClearTuple(tl->slot);
 					ResetPerTupleExprContext(tl->estate);
 				}
@@ -1635,13 +1663,8 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 					refused_key = l->key;
 				continue;
 			}
-			mqls[nmql].lead_key = l->key;
-			mqls[nmql].has_move = true;
-			mqls[nmql].to_stage = LF_STAGE_MQL;
-			mqls[nmql].actor = "scoring";
-			mqls[nmql].source = "scoring";
-			mqls[nmql].occurred_at = Max(l->fit_at, l->entered);
-			nmql++;
+			lf_system_move(&mqls[nmql++], l->key, LF_STAGE_MQL, NULL, "scoring",
+						   Max(l->fit_at, l->entered));
 		}
 		if (nrefused > 0)
 			ereport(WARNING,

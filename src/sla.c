@@ -255,14 +255,7 @@ lf_sla_recycle(const char *lead_key, TimestampTz as_of)
 	LfChange	c;
 	ErrorData  *refused;
 
-	memset(&c, 0, sizeof(c));
-	c.lead_key = lead_key;
-	c.has_move = true;
-	c.to_stage = LF_STAGE_RECYCLED;
-	c.reason = "sla_expired";
-	c.actor = "sla";
-	c.source = "sla";
-	c.occurred_at = as_of;
+	lf_system_move(&c, lead_key, LF_STAGE_RECYCLED, "sla_expired", "sla", as_of);
 	refused = lf_try_agreement(lf_apply_one, &c);
 	if (refused == NULL)
 		return;

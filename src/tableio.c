@@ -467,6 +467,20 @@ lf_table_find_key(LfTable *t, const char *key, bool lock)
 	return found;
 }
 
+/* generated columns and constraints of a new row, before it is written */
+static void
+lf_table_check_new(LfTable *t, TupleTableSlot *slot)
+{
+	Relation	rel = t->rel;
+
+	if (rel->rd_att->constr)
+	{
+		if (rel->rd_att->constr->has_generated_stored)
+			ExecComputeStoredGenerated(t->rri, t->estate, slot, CMD_INSERT);
+		ExecConstraints(t->rri, slot, t->estate);
+	}
+}
+
 /*
  * Insert the row in t->newslot (values and nulls filled, stored virtual).
  * What ExecSimpleRelationInsert does, but the heap insert keeps its target
@@ -485,12 +499,7 @@ lf_table_insert(LfTable *t)
 		ExecSimpleRelationInsert(t->rri, t->estate, slot);
 		return;
 	}
-	if (rel->rd_att->constr)
-	{
-		if (rel->rd_att->constr->has_generated_stored)
-			ExecComputeStoredGenerated(t->rri, t->estate, slot, CMD_INSERT);
-		ExecConstraints(t->rri, slot, t->estate);
-	}
+	lf_table_check_new(t, slot);
 	if (t->bistate == NULL)
 		t->bistate = MemoryContextAllocZero(t->estate->es_query_cxt,
 											sizeof(BulkInsertStateData));
@@ -519,12 +528,7 @@ lf_table_insert_later(LfTable *t)
 		lf_table_insert(t);
 		return;
 	}
-	if (rel->rd_att->constr)
-	{
-		if (rel->rd_att->constr->has_generated_stored)
-			ExecComputeStoredGenerated(t->rri, t->estate, slot, CMD_INSERT);
-		ExecConstraints(t->rri, slot, t->estate);
-	}
+	lf_table_check_new(t, slot);
 	if (t->nbatch == t->nslots)
 	{
 		/* one more slot (made as needed: a single move needs one) */
