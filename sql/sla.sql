@@ -75,6 +75,15 @@ SELECT stage, sla_due_at IS NULL AS cleared FROM lead WHERE lead_key = 'L-1';
 -- a lead entering at mql on a Saturday: the clock starts on Monday
 SELECT to_stage FROM move('L-2', 'mql', occurred_at => '2026-01-10 11:00+00');
 SELECT sla_due_at FROM lead WHERE lead_key = 'L-2';
+-- a holiday added since counts for the next lead entering at that same
+-- instant (the last due time computed is not reused): Monday off, due Wednesday
+INSERT INTO holiday VALUES ('default', '2026-01-12', 'test');
+SELECT to_stage FROM move('L-2h', 'mql', occurred_at => '2026-01-10 11:00+00');
+SELECT sla_due_at FROM lead WHERE lead_key = 'L-2h';
+DELETE FROM holiday WHERE name = 'test';
+SELECT to_stage FROM move('L-2i', 'mql', occurred_at => '2026-01-10 11:00+00');
+SELECT sla_due_at FROM lead WHERE lead_key = 'L-2i';
+SELECT count(move(k, 'disqualified', 'test lead')) AS out FROM unnest('{L-2h,L-2i}'::text[]) AS k;
 
 -- a policy change applies to the next move in this session (cache invalidated)
 UPDATE sla_policy SET max_business_time = '4 hours' WHERE stage = 'mql';

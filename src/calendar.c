@@ -1359,11 +1359,42 @@ usec_interval(int64 usec)
 
 /* ---- C API for the other parts of lead_funnel ---- */
 
+/*
+ * The last sum, kept: the leads of one CRM statement enter their stage at
+ * the same instant, so their SLA due times are one computation.  Valid for
+ * the calendar cache generation it was computed with.
+ */
+static struct
+{
+	bool		valid;
+	uint64		generation;
+	char		calendar[NAMEDATALEN];
+	TimestampTz from;
+	Interval	amount;
+	TimestampTz result;
+}			add_memo;
+
 TimestampTz
 lf_business_add(const char *calendar, TimestampTz from, const Interval *amount)
 {
-	return business_add_internal(lookup_calendar(calendar), from,
-								 amount_usec(amount));
+	TimestampTz result;
+
+	if (add_memo.valid && cal_valid && add_memo.generation == cal_generation &&
+		add_memo.from == from && add_memo.amount.time == amount->time &&
+		add_memo.amount.day == amount->day && add_memo.amount.month == amount->month &&
+		strcmp(add_memo.calendar, calendar) == 0)
+		return add_memo.result;
+	result = business_add_internal(lookup_calendar(calendar), from, amount_usec(amount));
+	add_memo.valid = strlen(calendar) < NAMEDATALEN;
+	if (add_memo.valid)
+	{
+		add_memo.generation = cal_generation;
+		strcpy(add_memo.calendar, calendar);
+		add_memo.from = from;
+		add_memo.amount = *amount;
+		add_memo.result = result;
+	}
+	return result;
 }
 
 Interval *

@@ -5,26 +5,27 @@
  *	  leads: lf_apply_changes(), behind move(), the CRM trigger and backfill.
  *
  * The core applies an array of changes (moves and side-column updates of
- * leads, in order) set-based, with a fixed number of statements whatever
- * the array's length:
- *	 1. lock the leads (SELECT ... FOR UPDATE in key order, so concurrent
- *		batches cannot deadlock; a batch of 10 000 leads or more locks the
- *		lead table against other writers instead);
- *	 2. validate every change in C against the cached transition graph and
+ * leads, in order) as one batch, whatever the array's length:
+ *	 1. sort the changes by key (byte order), which gives each lead once;
+ *	 2. read the leads that exist through the primary key, locking each
+ *		in key order (so concurrent batches cannot deadlock); a batch of
+ *		10 000 leads or more locks the lead table against other writers
+ *		instead, and reads its leads in one pass over the table when they
+ *		are most of it;
+ *	 3. validate every change in C against the cached transition graph and
  *		the state the previous changes left: allowed move, requires_reason,
  *		events in time order per lead; the SLA due time of the new stage;
- *	 3. insert the new leads (ON CONFLICT DO NOTHING: when another session
- *		created one first, it is locked and the batch validated again);
- *	 4. insert all events (one INSERT from arrays), ordered by lead and
- *		within a lead in batch order;
- *	 5. write the new state of every touched lead (one UPDATE from arrays,
- *		rows found by ctid, in heap order), including the first-reached
- *		*_at columns;
+ *	 4. insert the new leads (one statement, ON CONFLICT DO NOTHING: when
+ *		another session created one first, it is locked and the batch
+ *		validated again);
+ *	 5. write the events, ordered by lead and within a lead in batch order,
+ *		then the new state of every touched lead, in heap order, and the
+ *		SLA clocks of the stages entered: directly (tableio.c), with no SQL;
  *	 6. record teams given by hand as manual assignments;
  *	 7. record deals, and route new MQLs that have no team.
  * move() applies one change.  The CRM row trigger buffers its changes and
  * the statement trigger applies them when the statement ends, which makes an
- * UPDATE of many CRM rows cost a few statements instead of a few per row.
+ * UPDATE of many CRM rows one batch instead of work per row.
  * Violations of soft changes (on_invalid = record) are recorded instead of
  * raised, once validation is final.
  *
@@ -885,57 +886,161 @@ lf_find_lead(LfLead *leads, int n, const char *key)
 }
 
 /*
+ * The keys of a batch's leads, for one pass over the lead table: a hash
+ * table from key bytes to the batch's lead.
+ */
+typedef struct LfKeyRef
+{
+	const char *p;
+	uint32		len;
+} LfKeyRef;
+
+typedef struct LfKeyEntry
+{
+	LfKeyRef	key;
+	LfLead	   *lead;
+	uint32		hash;
+	char		status;
+} LfKeyEntry;
+
+#define SH_PREFIX		lfkeys
+#define SH_ELEMENT_TYPE LfKeyEntry
+#define SH_KEY_TYPE		LfKeyRef
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	hash_bytes((const unsigned char *) (k).p, (int) (k).len)
+#define SH_EQUAL(tb, a, b)	((a).len == (b).len && memcmp((a).p, (b).p, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a)	((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * A batch that holds the lead table lock reads its leads in one pass over
+ * the table instead of one probe of the primary key per lead when the table
+ * has fewer pages than this many times the batch's leads: a probe costs
+ * about as much as reading three or four pages (a bulk UPDATE of a CRM table
+ * whose leads are most of the ledger).
+ */
+#define LF_SCAN_KEYS_PER_PAGE 4
+
+/* the columns of a lead row that a batch starts from */
+typedef struct LfLeadCols
+{
+	int			key,
+				stage,
+				entered,
+				team,
+				customer,
+				eng,
+				as_of,
+				last;
+} LfLeadCols;
+
+/* take the state of lead l from the row in slot */
+static void
+lf_take_lead(LfLead *l, TupleTableSlot *slot, const LfLeadCols *c)
+{
+	bool		isnull;
+	Datum		d;
+
+	slot_getsomeattrs(slot, c->last + 1);
+	l->init_exists = true;
+	l->init_stage = DatumGetLfStage(slot->tts_values[c->stage]);
+	l->init_entered = DatumGetTimestampTz(slot->tts_values[c->entered]);
+	l->init_team = slot->tts_isnull[c->team] ? NULL :
+		TextDatumGetCString(slot->tts_values[c->team]);
+	l->init_was_customer = !slot->tts_isnull[c->customer];
+	d = slot->tts_values[c->eng];
+	isnull = slot->tts_isnull[c->eng];
+	l->engagement = isnull ? (Datum) 0 : datumCopy(d, false, -1);
+	l->engagement_as_of_null = slot->tts_isnull[c->as_of];
+	l->engagement_as_of = l->engagement_as_of_null ? 0 :
+		DatumGetTimestampTz(slot->tts_values[c->as_of]);
+	l->tid = slot->tts_tid;
+}
+
+/*
  * Find the leads of list[0..n-1] (in key order) that exist (batches lock in
  * the same order: no deadlock between them), lock them unless the caller
  * holds the table lock, and take their current state.  Through the primary
- * key, with no SQL statement (tableio.c).
+ * key, or (table lock held, most of the table wanted) in one pass over the
+ * table; with no SQL statement (tableio.c).
  */
 static void
 lf_read_leads(LfLead **list, int n, bool lock)
 {
 	LfTable    *t;
-	int			c_stage,
-				c_entered,
-				c_team,
-				c_customer,
-				c_eng,
-				c_as_of;
+	LfLeadCols	c;
 	int			k;
 
 	if (n == 0)
 		return;
 	t = lf_table_open("lead");
-	c_stage = lf_table_col(t, "stage");
-	c_entered = lf_table_col(t, "stage_entered_at");
-	c_team = lf_table_col(t, "team");
-	c_customer = lf_table_col(t, "customer_at");
-	c_eng = lf_table_col(t, "engagement");
-	c_as_of = lf_table_col(t, "engagement_as_of");
-	for (k = 0; k < n; k++)
+	c.key = lf_table_col(t, "lead_key");
+	c.stage = lf_table_col(t, "stage");
+	c.entered = lf_table_col(t, "stage_entered_at");
+	c.team = lf_table_col(t, "team");
+	c.customer = lf_table_col(t, "customer_at");
+	c.eng = lf_table_col(t, "engagement");
+	c.as_of = lf_table_col(t, "engagement_as_of");
+	c.last = Max(Max(c.stage, c.entered), Max(Max(c.team, c.customer), Max(c.eng, c.as_of)));
+	if (!lock && (double) lf_table_pages(t) * LF_SCAN_KEYS_PER_PAGE <= n)
 	{
-		LfLead	   *l = list[k];
-		TupleTableSlot *slot = t->slot;
-		bool		isnull;
-		Datum		d;
+		lfkeys_hash *keys = lfkeys_create(CurrentMemoryContext, n, NULL);
+		TableScanDesc scan;
+		int			left = n;
 
-		if (!lf_table_find_key(t, l->key, lock))
-			continue;
-		slot_getsomeattrs(slot, Max(Max(c_stage, c_entered), Max(Max(c_team, c_customer),
-																	Max(c_eng, c_as_of))) + 1);
-		l->init_exists = true;
-		l->init_stage = DatumGetLfStage(slot->tts_values[c_stage]);
-		l->init_entered = DatumGetTimestampTz(slot->tts_values[c_entered]);
-		l->init_team = slot->tts_isnull[c_team] ? NULL :
-			TextDatumGetCString(slot->tts_values[c_team]);
-		l->init_was_customer = !slot->tts_isnull[c_customer];
-		d = slot->tts_values[c_eng];
-		isnull = slot->tts_isnull[c_eng];
-		l->engagement = isnull ? (Datum) 0 : datumCopy(d, false, -1);
-		l->engagement_as_of_null = slot->tts_isnull[c_as_of];
-		l->engagement_as_of = l->engagement_as_of_null ? 0 :
-			DatumGetTimestampTz(slot->tts_values[c_as_of]);
-		l->tid = slot->tts_tid;
-		ExecClearTuple(slot);
+		for (k = 0; k < n; k++)
+		{
+			LfKeyRef	ref;
+			LfKeyEntry *e;
+			bool		found;
+
+			ref.p = list[k]->key;
+			ref.len = strlen(list[k]->key);
+			e = lfkeys_insert(keys, ref, &found);
+			Assert(!found);
+			e->lead = list[k];
+		}
+		elog(DEBUG1, "lead_funnel: %d leads read in one pass over the lead table", n);
+		scan = lf_table_scan_begin(t);
+		while (left > 0 && lf_table_scan_next(t, scan))
+		{
+			TupleTableSlot *slot = t->slot;
+			LfKeyRef	ref;
+			LfKeyEntry *e;
+			struct varlena *v;
+
+			slot_getsomeattrs(slot, c.key + 1);
+			if (slot->tts_isnull[c.key])
+				continue;
+			v = (struct varlena *) DatumGetPointer(slot->tts_values[c.key]);
+			if (VARATT_IS_EXTENDED(v))
+				v = pg_detoast_datum_packed(v);
+			ref.p = VARDATA_ANY(v);
+			ref.len = VARSIZE_ANY_EXHDR(v);
+			e = lfkeys_lookup(keys, ref);
+			if (e == NULL)
+				continue;
+			lf_take_lead(e->lead, slot, &c);
+			left--;
+		}
+		lf_table_scan_end(t, scan);
+		lfkeys_destroy(keys);
+	}
+	else
+	{
+		if (!lock)
+			elog(DEBUG1, "lead_funnel: %d leads read by key", n);
+		for (k = 0; k < n; k++)
+		{
+			if (!lf_table_find_key(t, list[k]->key, lock))
+				continue;
+			lf_take_lead(list[k], t->slot, &c);
+			ExecClearTuple(t->slot);
+		}
 	}
 	lf_table_close(t);
 }
@@ -1522,12 +1627,18 @@ lf_apply_changes(LfChange *changes, int n, bool want_event, LfApplyResult *resul
 						ln[c_fit] = l->fit_isnull;
 					}
 					ExecStoreVirtualTuple(tl->newslot);
-					/* open_team depends on stage and team only */
-					lf_table_update_ext(tl, (l->moved && lf_stage_is_open(l->stage) !=
-											 lf_stage_is_open(DatumGetLfStage(tl->slot->tts_values[c_stage]))) ||
-										(l->team_set && l->team != NULL &&
-										 (tl->slot->tts_isnull[c_team] ||
-										  !lf_text_equals(tl->slot->tts_values[c_team], l->team))));
+
+					/*
+					 * open_team (the team while the lead is open) depends on
+					 * stage and team only: computed again when the team
+					 * changed, or the lead opened or closed with a team
+					 */
+					lf_table_update_ext(tl, (l->team_set && l->team != NULL &&
+											 (tl->slot->tts_isnull[c_team] ||
+											  !lf_text_equals(tl->slot->tts_values[c_team], l->team))) ||
+										(l->moved && !ln[c_team] &&
+										 lf_stage_is_open(l->stage) !=
+										 lf_stage_is_open(DatumGetLfStage(tl->slot->tts_values[c_stage]))));
 					ExecClearTuple(tl->slot);
 					ResetPerTupleExprContext(tl->estate);
 				}

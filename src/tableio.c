@@ -388,6 +388,20 @@ lf_table_lock_key(LfTable *t, const char *key)
 }
 
 /*
+ * One snapshot for the use (a batch reads many rows): under READ COMMITTED
+ * taken at the first read (after the caller's locks), under REPEATABLE READ
+ * the transaction's.
+ */
+static Snapshot
+lf_table_snapshot(LfTable *t)
+{
+	if (t->snapshot == NULL)
+		t->snapshot = RegisterSnapshot(IsolationUsesXactSnapshot() ?
+									   GetTransactionSnapshot() : GetLatestSnapshot());
+	return t->snapshot;
+}
+
+/*
  * The same, but without the row lock when lock is false (the caller holds a
  * table lock that keeps other writers out): the row as the snapshot sees it
  * (READ COMMITTED: the latest committed).
@@ -426,15 +440,7 @@ lf_table_find_key(LfTable *t, const char *key, bool lock)
 		TM_FailureData tmfd;
 		TM_Result	res;
 		bool		rr = IsolationUsesXactSnapshot();
-		Snapshot	snap;
-
-		/*
-		 * One snapshot for the use (a batch probes many keys): under READ
-		 * COMMITTED taken now, and again after a concurrent delete.
-		 */
-		if (t->snapshot == NULL)
-			t->snapshot = RegisterSnapshot(rr ? GetTransactionSnapshot() : GetLatestSnapshot());
-		snap = t->snapshot;
+		Snapshot	snap = lf_table_snapshot(t);
 
 		/* the scan keeps what it allocates for its life: in its context */
 		old = MemoryContextSwitchTo(t->estate->es_query_cxt);
@@ -465,6 +471,40 @@ lf_table_find_key(LfTable *t, const char *key, bool lock)
 	}
 	pfree(DatumGetPointer(keyd));
 	return found;
+}
+
+/*
+ * Read every row of the table as the use's snapshot sees it, in heap order:
+ * lf_table_scan_next() puts the next one in t->slot.  For a caller that
+ * holds a lock keeping other writers out and wants most of the table (a
+ * large batch): one pass over the pages instead of a probe per key.  The
+ * scan's pins and relcache reference belong to the current resource owner,
+ * which releases them if an error ends the scan early.
+ */
+TableScanDesc
+lf_table_scan_begin(LfTable *t)
+{
+	return table_beginscan(t->rel, lf_table_snapshot(t), 0, NULL);
+}
+
+bool
+lf_table_scan_next(LfTable *t, TableScanDesc scan)
+{
+	return table_scan_getnextslot(scan, ForwardScanDirection, t->slot);
+}
+
+void
+lf_table_scan_end(LfTable *t, TableScanDesc scan)
+{
+	ExecClearTuple(t->slot);
+	table_endscan(scan);
+}
+
+/* the number of pages of the table */
+BlockNumber
+lf_table_pages(LfTable *t)
+{
+	return RelationGetNumberOfBlocks(t->rel);
 }
 
 /* generated columns and constraints of a new row, before it is written */
