@@ -66,6 +66,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "lead_funnel.h"
@@ -1187,6 +1188,24 @@ lf_float8_numeric17(double f)
 	}
 }
 
+/* log10(|value|) of a nonzero finite numeric (any size) */
+static double
+lf_numeric_log10_abs(Numeric value)
+{
+	Datum		ten = NumericGetDatum(int64_to_numeric(10));
+	Datum		a = DirectFunctionCall1(numeric_abs, NumericGetDatum(value));
+	Datum		l = DirectFunctionCall2(numeric_log, ten, a);
+
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, l));
+}
+
+static bool
+lf_numeric_is_zero(Numeric value)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(value),
+											 NumericGetDatum(int64_to_numeric(0)))) == 0;
+}
+
 PG_FUNCTION_INFO_V1(lf_decayed);
 
 /*
@@ -1236,8 +1255,29 @@ lf_decayed(PG_FUNCTION_ARGS)
 				 errmsg("value out of range: overflow"),
 				 errdetail("Growing a value backwards over %.0f half-lives overflows.",
 						   -((double) diff / (double) hl_us))));
-	if (factor == 0.0)
-		PG_RETURN_NUMERIC(int64_to_numeric(0));
+	if (factor < DBL_MIN)
+	{
+		/*
+		 * Past about 1022 half-lives the float8 factor loses its precision,
+		 * past 1074 it is 0.  The result is 0 when the value is too small
+		 * to leave anything at 10 decimal places; else whole half-lives are
+		 * still exact (below), and anything else is refused rather than
+		 * answered wrongly.
+		 */
+		double		halvings = (double) diff / (double) hl_us;
+
+		if (lf_numeric_is_zero(value) ||
+			lf_numeric_log10_abs(value) - halvings * log10(2.0) < -11.0)
+			PG_RETURN_NUMERIC(int64_to_numeric(0));
+		/* 2^-k is written with k decimal places: numeric has at most 16383 */
+		if (diff % hl_us != 0 || halvings > 16383)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: underflow"),
+					 errdetail("Decaying a value of this size over %.1f half-lives is beyond float8 precision.",
+							   halvings),
+					 errhint("Decay over whole half-lives, or decay a smaller value.")));
+	}
 
 	if (diff % hl_us == 0)
 	{
