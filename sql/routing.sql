@@ -229,8 +229,11 @@ SELECT count(*) FROM lead_funnel.lead l
 RESET enable_seqscan;
 
 -- renaming a team takes its leads along (open and closed): lead.team and the
--- load routing counts follow; the history keeps the old name
+-- load routing counts follow; the history keeps the old name.  (TRUNCATE
+-- is refused while open leads have a team, as for a referenced table: 23503)
 TRUNCATE lead_funnel.team;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+UPDATE lead_funnel.team SET active = false;
 INSERT INTO lead_funnel.team (team, capacity) VALUES ('alt', 10), ('andere', 10);
 SELECT (lead_funnel.move('TN-1', 'mql', team => 'alt', occurred_at => '2026-05-01 09:00+00')).to_stage;
 SELECT (lead_funnel.move('TN-2', 'mql', team => 'alt', occurred_at => '2026-05-01 09:00+00')).to_stage;

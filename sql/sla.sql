@@ -175,8 +175,11 @@ SELECT lead_key, team, action FROM sla_breach WHERE lead_key = 'A-1';
 SELECT team FROM lead WHERE lead_key = 'A-1';
 SELECT lead_key, team, reason FROM assignment WHERE lead_key = 'A-1';
 UPDATE sla_policy SET action = 'notify' WHERE stage = 'mql';
--- (TRUNCATE: A-1 is still open in a team, which DELETE would refuse)
+-- (A-1, open in a team, leaves the funnel: with no open lead in a team left,
+-- the teams can be truncated)
+SELECT to_stage FROM move('A-1', 'disqualified', 'test over', occurred_at => '2026-02-05 09:00+00');
 TRUNCATE team;
+SELECT count(*) AS teams FROM team;
 
 -- the running clocks (sla_clock): one per stage entry under a policy, taken
 -- by the first sweep that reaches its due time, whether it became a breach or

@@ -631,7 +631,8 @@ typedef struct LfTeamChange
 {
 	const char *old_name;
 	const char *new_name;		/* NULL: the team is deleted */
-	int64		open_leads;		/* deleted: its open leads */
+	int64		open_leads;		/* deleted: its open leads (old_name NULL:
+								 * every team's, the table is truncated) */
 } LfTeamChange;
 
 /* (run as the owner, through lf_as_owner) */
@@ -641,6 +642,17 @@ lf_team_apply(void *arg)
 	LfTeamChange *tc = arg;
 	Datum		values[2];
 
+	if (tc->old_name == NULL)
+	{
+		bool		isnull;
+
+		if (SPI_execute("SELECT pg_catalog.count(*) FROM lead_funnel.lead"
+						" WHERE open_team IS NOT NULL", true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not count the open leads of the teams");
+		tc->open_leads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		return;
+	}
 	values[0] = CStringGetTextDatum(tc->old_name);
 	if (tc->new_name != NULL)
 	{
@@ -671,11 +683,12 @@ lf_team_apply(void *arg)
 PG_FUNCTION_INFO_V1(lf_team_changed);
 
 /*
- * Row trigger on lead_funnel.team.  AFTER UPDATE: a renamed team takes its
+ * Trigger on lead_funnel.team.  AFTER UPDATE (row): a renamed team takes its
  * leads along (lead.team, and with it open_team and routing's load count);
  * the history (stage_event, assignment, sla_breach) keeps the name of its
- * time.  BEFORE DELETE: a team that still has open leads cannot go (their
- * load would no longer count anywhere).
+ * time.  BEFORE DELETE (row): a team that still has open leads cannot go
+ * (their load would no longer count anywhere).  BEFORE TRUNCATE (statement):
+ * the same for every team at once.
  */
 Datum
 lf_team_changed(PG_FUNCTION_ARGS)
@@ -685,15 +698,27 @@ lf_team_changed(PG_FUNCTION_ARGS)
 	int			col;
 	LfTeamChange tc;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		(!TRIGGER_FIRED_FOR_ROW(td->tg_event) && !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lf_team_changed() must be called as a row trigger")));
+				 errmsg("lf_team_changed() must be called as a row trigger, or before TRUNCATE")));
+	memset(&tc, 0, sizeof(tc));
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		lf_as_owner(lf_team_apply, &tc);
+		if (tc.open_leads > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("cannot truncate table \"%s\": %lld open leads have a team",
+							RelationGetRelationName(td->tg_relation), (long long) tc.open_leads),
+					 errhint("Delete the teams one by one: a team without open leads can go.")));
+		return PointerGetDatum(NULL);
+	}
 	desc = RelationGetDescr(td->tg_relation);
 	col = SPI_fnumber(desc, "team");
 	if (col <= 0)
 		elog(ERROR, "table \"%s\" has no column \"team\"", RelationGetRelationName(td->tg_relation));
-	memset(&tc, 0, sizeof(tc));
 	tc.old_name = SPI_getvalue(td->tg_trigtuple, desc, col);
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
