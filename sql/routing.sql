@@ -260,3 +260,10 @@ RESET ROLE;
 SELECT lead_key, team, open_team FROM lead_funnel.lead WHERE lead_key = 'TN-3';
 DROP OWNED BY regress_lf_team_editor;
 DROP ROLE regress_lf_team_editor;
+-- the team trigger function refuses to be misused
+CREATE TABLE routing_misuse (team text);
+CREATE TRIGGER t AFTER INSERT ON routing_misuse FOR EACH STATEMENT
+  EXECUTE FUNCTION lead_funnel.lf_team_changed();
+INSERT INTO routing_misuse VALUES ('x');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP TABLE routing_misuse;
