@@ -241,14 +241,34 @@ SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-3', 100, 
 SELECT amount, is_existing_customer FROM lead_funnel.record_deal('deal-3', 50, '2026-01-05');
 
 -- ---- the default time is not moved into the future ----
--- a lead whose last event is dated next month: a move "now" is LF003
-SELECT (lead_funnel.move('future', 'mql', occurred_at => now() + interval '30 days')).to_stage;
+-- a lead whose last event is dated later today: a move "now" is LF003
+SELECT (lead_funnel.move('future', 'mql', occurred_at => now() + interval '12 hours')).to_stage;
 DO $$
 BEGIN
   PERFORM lead_funnel.move('future', 'sal');
 EXCEPTION WHEN SQLSTATE 'LF003' THEN
   RAISE NOTICE 'LF003: %', regexp_replace(SQLERRM, ' at .*', '');
 END $$;
+-- a move dated more than a day ahead is refused (a typo would otherwise lock
+-- the lead: every later move would be earlier than it); from a CRM table that
+-- records violations, it is recorded
+SELECT (lead_funnel.move('future-2', 'mql', occurred_at => '2999-01-01 00:00+00')).to_stage;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DO $$
+BEGIN
+  PERFORM lead_funnel.move('future-2', 'mql', occurred_at => now() + interval '1 day 1 second');
+EXCEPTION WHEN SQLSTATE '22008' THEN
+  RAISE NOTICE '22008: %', regexp_replace(SQLERRM, ' at .* is ', ' at now() + 1 day 1 second is ');
+END $$;
+SELECT count(*) AS leads FROM lead_funnel.lead WHERE lead_key = 'future-2';
+CREATE TABLE edge.fut (id int, st text);
+SELECT lead_funnel.attach('edge.fut', 'id', 'st', '{"M": "mql"}', '{"key_prefix": "fut:", "on_invalid": "record"}');
+BEGIN;
+SET LOCAL lead_funnel.event_time = '9999-01-01 00:00+00';
+INSERT INTO edge.fut VALUES (1, 'M');
+COMMIT;
+SELECT lead_key, sqlstate, message FROM lead_funnel.violation WHERE lead_key = 'fut:1';
+SELECT count(*) AS leads FROM lead_funnel.lead WHERE lead_key = 'fut:1';
 DROP SCHEMA edge CASCADE;
 
 -- ---- routing and the SLA sweep's actions ----
@@ -314,11 +334,11 @@ SELECT lead_key, stage FROM lead_funnel.sla_clock WHERE lead_key LIKE 'd:%' ORDE
 BEGIN;
 UPDATE edge.d SET st = 'S' WHERE id = 2;
 CREATE INDEX edge_event_to_idx ON lead_funnel.stage_event (occurred_at, to_stage);
-SELECT (lead_funnel.move('d:1', 'sql', occurred_at => '2099-01-01 00:00+00')).to_stage;
+SELECT (lead_funnel.move('d:1', 'sql', occurred_at => now() + interval '1 hour')).to_stage;
 SET LOCAL enable_seqscan = off;
 SET LOCAL enable_bitmapscan = off;
 SELECT count(*) AS found_through_new_index FROM lead_funnel.stage_event
- WHERE occurred_at = '2099-01-01 00:00+00' AND to_stage::text = 'sql';
+ WHERE occurred_at = now() + interval '1 hour' AND to_stage::text = 'sql';
 ROLLBACK;
 -- lead.open_team follows the stage: the team while the lead is open
 SELECT (lead_funnel.move('d:9', 'mql', team => 'solo')).to_stage;

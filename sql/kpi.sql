@@ -425,6 +425,6 @@ SELECT question, value FROM health_check('2026-03-05 00:00+00') WHERE question ~
 SELECT array_agg(m[1]) AS bars
   FROM regexp_matches(funnel_svg('2026-03-01', '2026-04-01'), '>([0-9]+)</text>', 'g') AS m;
 INSERT INTO team (team, capacity) VALUES ('nord', 0);
-SELECT (move('F', 'mql', occurred_at => now() + interval '7 days')).to_stage;
+SELECT (move('F', 'mql', occurred_at => now() + interval '12 hours')).to_stage;
 SELECT sla_sweep(now() + interval '20 days');
 SELECT team, overflow_in_30d, breaches_in_30d FROM kpi_team_load;

@@ -664,6 +664,7 @@ lf_validate(LfChange *changes, int n, LfLead **lead_of, int *event_idx, LfStage 
 			char **event_team, int *nevents, List **deals, List **soft)
 {
 	int			i;
+	TimestampTz future_limit = GetCurrentTransactionStartTimestamp() + USECS_PER_DAY;
 
 	*nevents = 0;
 	*deals = NIL;
@@ -685,6 +686,19 @@ lf_validate(LfChange *changes, int n, LfLead **lead_of, int *event_idx, LfStage 
 		{
 			if (l->exists)
 				lf_apply_side(c, l);
+			continue;
+		}
+		if (c->occurred_at > future_limit)
+		{
+			/*
+			 * Events are applied in time order per lead: one dated years
+			 * ahead (a typo) would refuse every later move of the lead.
+			 */
+			lf_violation(c, l, ERRCODE_DATETIME_VALUE_OUT_OF_RANGE,
+						 psprintf("move of lead \"%s\" at %s is more than a day after now",
+								  c->lead_key, pstrdup(timestamptz_to_str(c->occurred_at))),
+						 pstrdup("A move is dated when it happened: at most one day ahead of the server's clock."),
+						 soft);
 			continue;
 		}
 		if (!l->exists)
