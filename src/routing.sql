@@ -38,18 +38,20 @@ CREATE TRIGGER team_changed
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_config_changed();
 
 -- A renamed team takes its leads along (lead.team); a team with open leads
--- cannot be deleted.  (TRUNCATE fires no row trigger: it is left to whoever
--- empties the table.)
+-- cannot be deleted, and the table cannot be truncated while any open lead
+-- has a team.
 CREATE FUNCTION @extschema@.lf_team_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'lf_team_changed'
   LANGUAGE C SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.lf_team_changed() IS
-  'trigger: a renamed team takes its leads along (lead.team); a team that still has open leads cannot be deleted';
+  'trigger: a renamed team takes its leads along (lead.team); a team that still has open leads cannot be deleted, nor the table truncated while open leads have a team';
 REVOKE ALL ON FUNCTION @extschema@.lf_team_changed() FROM PUBLIC;
 CREATE TRIGGER team_renamed AFTER UPDATE OF team ON @extschema@.team
   FOR EACH ROW EXECUTE FUNCTION @extschema@.lf_team_changed();
 CREATE TRIGGER team_deleted BEFORE DELETE ON @extschema@.team
   FOR EACH ROW EXECUTE FUNCTION @extschema@.lf_team_changed();
+CREATE TRIGGER team_truncated BEFORE TRUNCATE ON @extschema@.team
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.lf_team_changed();
 
 -- Every routing decision, append-only; written only by lead_funnel.  Keyed
 -- by lead_key first, like stage_event, so that it can be distributed by
