@@ -933,9 +933,9 @@ typedef struct LfKeyEntry
 /*
  * A batch that holds the lead table lock reads its leads in one pass over
  * the table instead of one probe of the primary key per lead when the table
- * has fewer pages than this many times the batch's leads: a probe costs
- * about as much as reading three or four pages (a bulk UPDATE of a CRM table
- * whose leads are most of the ledger).
+ * has at most one page for every this many of the batch's leads: reading a
+ * page and hashing its keys costs about as much as four probes (a bulk
+ * UPDATE of a CRM table whose leads are most of the ledger).
  */
 #define LF_SCAN_KEYS_PER_PAGE 4
 
