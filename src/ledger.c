@@ -933,11 +933,14 @@ typedef struct LfKeyEntry
 /*
  * A batch that holds the lead table lock reads its leads in one pass over
  * the table instead of one probe of the primary key per lead when the table
- * has at most one page for every this many of the batch's leads: reading a
- * page and hashing its keys costs about as much as four probes (a bulk
- * UPDATE of a CRM table whose leads are most of the ledger).
+ * has at most one page for every this many of the batch's leads.  Reading a
+ * page of leads and hashing their keys costs less than a probe: 10 000
+ * leads took 60 ms in one pass over 6 300 pages against 68 ms probed, and
+ * the two were on par over 17 500 pages.
  */
-#define LF_SCAN_KEYS_PER_PAGE 4
+#ifndef LF_SCAN_KEYS_PER_PAGE
+#define LF_SCAN_KEYS_PER_PAGE 1
+#endif
 
 /* the columns of a lead row that a batch starts from */
 typedef struct LfLeadCols
