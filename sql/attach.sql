@@ -289,7 +289,7 @@ ALTER TABLE lead_funnel.lead DISABLE TRIGGER lead_guard;
 ALTER TABLE lead_funnel.lead SET (fillfactor = 10);
 INSERT INTO lead_funnel.lead (lead_key, stage, stage_entered_at, created_at, prospect_at)
 SELECT 'filler-' || i, 'prospect', now(), now(), now() FROM generate_series(1, 100000) i;
-ALTER TABLE lead_funnel.lead SET (fillfactor = 50);
+ALTER TABLE lead_funnel.lead SET (fillfactor = 40);
 ALTER TABLE lead_funnel.lead ENABLE TRIGGER lead_guard;
 CREATE TABLE crm.bulk2 (LIKE crm.bulk);
 SELECT lead_funnel.attach('crm.bulk2', 'id', 'st', '{"n": "prospect", "m": "mql"}',

@@ -102,7 +102,7 @@ INSERT INTO bench.crm_pl SELECT * FROM bench.crm_c;
 DROP TABLE IF EXISTS bench.crm_floor, bench.floor_lead, bench.floor_event, bench.floor_clock;
 CREATE TABLE bench.crm_floor (LIKE bench.crm_c INCLUDING ALL);
 INSERT INTO bench.crm_floor SELECT * FROM bench.crm_c;
-CREATE TABLE bench.floor_lead (LIKE lead_funnel.lead INCLUDING ALL) WITH (fillfactor = 50);
+CREATE TABLE bench.floor_lead (LIKE lead_funnel.lead INCLUDING ALL) WITH (fillfactor = 40);
 INSERT INTO bench.floor_lead (lead_key, stage, stage_entered_at, owner, team, campaign, segment,
   is_existing_customer, created_at, prospect_at, mql_at, sal_at, sql_at, opportunity_at, customer_at,
   recycled_count, last_recycled_at, disqualified_at, lost_at, sla_due_at, fit_score, engagement, engagement_as_of)
