@@ -180,6 +180,12 @@ UPDATE sla_policy SET action = 'notify' WHERE stage = 'mql';
 SELECT to_stage FROM move('A-1', 'disqualified', 'test over', occurred_at => '2026-02-05 09:00+00');
 TRUNCATE team;
 SELECT count(*) AS teams FROM team;
+-- (a lead whose team is not in the table does not hold TRUNCATE back: with no
+-- team defined, G-1 takes any team name)
+SELECT to_stage FROM move('G-1', 'sql', team => 'ghost', occurred_at => '2026-02-05 09:00+00');
+INSERT INTO team (team, capacity) VALUES ('real', 5);
+TRUNCATE team;
+SELECT count(*) AS teams FROM team;
 
 -- the running clocks (sla_clock): one per stage entry under a policy, taken
 -- by the first sweep that reaches its due time, whether it became a breach or

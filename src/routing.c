@@ -632,7 +632,8 @@ typedef struct LfTeamChange
 	const char *old_name;
 	const char *new_name;		/* NULL: the team is deleted */
 	int64		open_leads;		/* deleted: its open leads (old_name NULL:
-								 * every team's, the table is truncated) */
+								 * those of every team in the table, which
+								 * is truncated) */
 } LfTeamChange;
 
 /* (run as the owner, through lf_as_owner) */
@@ -646,8 +647,9 @@ lf_team_apply(void *arg)
 	{
 		bool		isnull;
 
-		if (SPI_execute("SELECT pg_catalog.count(*) FROM lead_funnel.lead"
-						" WHERE open_team IS NOT NULL", true, 1) != SPI_OK_SELECT)
+		if (SPI_execute("SELECT pg_catalog.count(*) FROM lead_funnel.lead AS l"
+						" WHERE l.open_team IN (SELECT t.team FROM lead_funnel.team AS t)",
+						true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not count the open leads of the teams");
 		tc->open_leads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 													 SPI_tuptable->tupdesc, 1, &isnull));
