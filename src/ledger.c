@@ -938,9 +938,7 @@ typedef struct LfKeyEntry
  * leads took 60 ms in one pass over 6 300 pages against 68 ms probed, and
  * the two were on par over 17 500 pages.
  */
-#ifndef LF_SCAN_KEYS_PER_PAGE
 #define LF_SCAN_KEYS_PER_PAGE 1
-#endif
 
 /* the columns of a lead row that a batch starts from */
 typedef struct LfLeadCols

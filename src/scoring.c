@@ -1199,13 +1199,6 @@ lf_numeric_log10_abs(Numeric value)
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, l));
 }
 
-static bool
-lf_numeric_is_zero(Numeric value)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(value),
-											 NumericGetDatum(int64_to_numeric(0)))) == 0;
-}
-
 PG_FUNCTION_INFO_V1(lf_decayed);
 
 /*
@@ -1266,7 +1259,7 @@ lf_decayed(PG_FUNCTION_ARGS)
 		 */
 		double		halvings = (double) diff / (double) hl_us;
 
-		if (lf_numeric_is_zero(value) ||
+		if (lf_numeric_cmp(value, int64_to_numeric(0)) == 0 ||
 			lf_numeric_log10_abs(value) - halvings * log10(2.0) < -11.0)
 			PG_RETURN_NUMERIC(int64_to_numeric(0));
 		/* 2^-k is written with k decimal places: numeric has at most 16383 */
